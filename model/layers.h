@@ -1,0 +1,75 @@
+// Torch building blocks of CLIPSeg (internal to model/: includes torch).
+//
+// All functions are pure given their weights; weights are immutable after
+// load, so any number of threads may run them concurrently.
+#ifndef VLSM_MODEL_LAYERS_H_
+#define VLSM_MODEL_LAYERS_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace vlsm {
+
+// How the large matrix products run.
+enum class MatmulBackend {
+  kDefault,       // torch::linear (BLAS on CPU, cuBLAS on CUDA)
+  kOneDnnFp32,    // oneDNN inner product with prepacked weights (CPU)
+  kOneDnnBf16,    // same in bfloat16, float32 in and out (CPU)
+};
+
+struct Linear {
+  torch::Tensor weight;  // [out, in]
+  torch::Tensor bias;    // [out] or undefined
+  torch::Tensor packed;  // oneDNN-layout weight when prepared
+  MatmulBackend backend = MatmulBackend::kDefault;
+  int64_t in_dim = 0, out_dim = 0;
+
+  // Prepares the weight for `backend` (drops the dense copy when packed, so a
+  // weight is held once).
+  void Prepare(MatmulBackend backend);
+  torch::Tensor operator()(const torch::Tensor& x) const;
+  int64_t in_features() const { return in_dim; }
+  int64_t out_features() const { return out_dim; }
+};
+
+struct LayerNorm {
+  torch::Tensor weight, bias;
+  double eps = 1e-5;
+  torch::Tensor operator()(const torch::Tensor& x) const;
+};
+
+enum class Activation { kQuickGelu, kGelu, kRelu };
+torch::Tensor Activate(Activation act, const torch::Tensor& x);
+
+// CLIP attention + MLP layer. Encoder layers are pre-norm; the decoder's are
+// post-norm with a ReLU MLP.
+struct TransformerLayer {
+  LayerNorm ln1, ln2;
+  Linear qkv;  // q, k, v projections fused as [3*D, D]
+  Linear out_proj, fc1, fc2;
+  int64_t num_heads = 1;
+  Activation act = Activation::kQuickGelu;
+
+  // softmax(q k^T * head_dim^-0.5 + mask) v, heads concatenated, out_proj.
+  torch::Tensor Attention(const torch::Tensor& x, const torch::Tensor& additive_mask) const;
+  torch::Tensor Mlp(const torch::Tensor& x) const;
+};
+
+// Houlsby adapter of vlsm-adapter: x + relu(fc2(relu(fc1(x)))).
+struct AdapterMlp {
+  torch::Tensor fc1_w, fc1_b;  // [r, D], [r]
+  torch::Tensor fc2_w, fc2_b;  // [D, r], [D]
+  torch::Tensor operator()(const torch::Tensor& x) const;
+  int64_t dim() const { return fc1_w.size(0); }
+};
+
+// Applies a possibly different adapter to each row of x ([N, ..., D]); a null
+// entry leaves its row unchanged. Rows sharing one adapter run as a plain
+// MLP; mixed rows gather their weights (zero-padded to the widest adapter,
+// which is exact: padded units are relu(0) = 0) into batched matmuls.
+torch::Tensor ApplyAdapterRows(const torch::Tensor& x, const std::vector<const AdapterMlp*>& rows);
+
+}  // namespace vlsm
+
+#endif  // VLSM_MODEL_LAYERS_H_

@@ -1,0 +1,29 @@
+// Conversions between torch tensors and the torch-free types of model/
+// (internal to model/).
+#ifndef VLSM_MODEL_TORCH_UTIL_H_
+#define VLSM_MODEL_TORCH_UTIL_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "model/host_tensor.h"
+#include "model/safetensors.h"
+
+namespace vlsm {
+
+// A tensor over the view's bytes without copying; `owner` is kept alive by
+// the tensor's deleter. Never written to (the mapping is read-only).
+torch::Tensor ViewAsTensor(const TensorView& view, std::shared_ptr<const void> owner);
+
+torch::ScalarType ToScalarType(DType dtype);
+
+HostTensor ToHost(const torch::Tensor& t);  // any float dtype/device -> float32 host
+torch::Tensor FromHost(const HostTensor& t);  // shares nothing: copies
+
+std::string ShapeToString(c10::IntArrayRef shape);
+
+}  // namespace vlsm
+
+#endif  // VLSM_MODEL_TORCH_UTIL_H_
