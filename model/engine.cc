@@ -300,37 +300,46 @@ std::vector<HostTensor> Engine::Impl::Run(const std::vector<HostTensor>& images,
       decoder_vision.push_back(static_cast<int64_t>(query_vision[i]));
     }
   }
-  std::vector<torch::Tensor> stacked(n_extract);
-  for (size_t k = 0; k < n_extract; ++k) {
-    std::vector<torch::Tensor> per_row;
-    for (int64_t r : decoder_vision) per_row.push_back(extracted_rows[r][k]);
-    stacked[k] = torch::stack(per_row);
-  }
-  auto adapted = model->AdaptExtracted(stacked, decoder_adapters);
-  if (tr) {
-    for (size_t k = 0; k < n_extract; ++k) {
-      (*tr)(absl::StrCat("decoder_activation.", config.extract_layers[k]), adapted[k]);
-    }
-  }
-  auto reduced = model->Reduce(adapted);
-  auto index = torch::tensor(std::vector<int64_t>(query_decoder.begin(), query_decoder.end()),
-                             long_opts);
-  // Queries may mix image sizes: decode each size group as one batch.
-  std::map<int64_t, std::vector<int64_t>> queries_by_tokens;
-  for (size_t i = 0; i < nq; ++i) {
-    queries_by_tokens[images[queries[i].image].shape[1]].push_back(static_cast<int64_t>(i));
+  // Decoder rows and queries are processed per image size (token count).
+  std::map<int64_t, std::vector<size_t>> decoder_rows_by_size;
+  for (size_t r = 0; r < decoder_vision.size(); ++r) {
+    const size_t image = vision_rows.keys()[decoder_vision[r]].first;
+    decoder_rows_by_size[images[image].shape[1]].push_back(r);
   }
   std::vector<HostTensor> out(nq);
-  for (const auto& [size, qs] : queries_by_tokens) {
-    auto qidx = torch::tensor(qs, long_opts);
-    auto rows = index.index_select(0, qidx);
-    std::vector<torch::Tensor> gathered;
-    for (const auto& r : reduced) gathered.push_back(r.index_select(0, rows));
+  for (const auto& [size, rows] : decoder_rows_by_size) {
+    std::vector<int64_t> local(decoder_vision.size(), -1);  // decoder row -> row in this group
+    std::vector<const AdapterWeights*> group_adapters;
+    std::vector<torch::Tensor> stacked(n_extract);
+    for (size_t k = 0; k < n_extract; ++k) {
+      std::vector<torch::Tensor> per_row;
+      for (size_t r : rows) per_row.push_back(extracted_rows[decoder_vision[r]][k]);
+      stacked[k] = torch::stack(per_row);
+    }
+    for (size_t j = 0; j < rows.size(); ++j) {
+      local[rows[j]] = static_cast<int64_t>(j);
+      group_adapters.push_back(decoder_adapters[rows[j]]);
+    }
+    auto adapted = model->AdaptExtracted(stacked, group_adapters);
+    if (tr) {
+      for (size_t k = 0; k < n_extract; ++k) {
+        (*tr)(absl::StrCat("decoder_activation.", config.extract_layers[k]), adapted[k]);
+      }
+    }
+    auto reduced = model->Reduce(adapted);
+    std::vector<int64_t> qs, gather;
     std::vector<torch::Tensor> conds;
-    for (int64_t q : qs) conds.push_back(cond[q]);
-    auto logits = model->Decode(gathered, torch::stack(conds), tr);
-    auto host = logits.to(torch::kCPU).contiguous();
-    for (size_t j = 0; j < qs.size(); ++j) out[qs[j]] = ToHost(host[j]);
+    for (size_t i = 0; i < nq; ++i) {
+      if (local[query_decoder[i]] < 0) continue;
+      qs.push_back(static_cast<int64_t>(i));
+      gather.push_back(local[query_decoder[i]]);
+      conds.push_back(cond[i]);
+    }
+    auto index = torch::tensor(gather, long_opts);
+    std::vector<torch::Tensor> gathered;
+    for (const auto& r : reduced) gathered.push_back(r.index_select(0, index));
+    auto logits = model->Decode(gathered, torch::stack(conds), tr).to(torch::kCPU).contiguous();
+    for (size_t j = 0; j < qs.size(); ++j) out[qs[j]] = ToHost(logits[j]);
   }
   if (stats) {
     stats->decoder_ms = MsSince(t2);
@@ -435,6 +444,8 @@ absl::StatusOr<std::vector<HostTensor>> Engine::Segment(const std::vector<HostTe
   try {
     c10::InferenceMode guard;
     return impl_->Run(images, queries, stats, trace);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("inference failed: ", e.what_without_backtrace()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("inference failed: ", e.what()));
   }
