@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds vlsm-serve into build/ (binaries in build/bin/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package vlsm-serve needs to build, test and run.
+# Idempotent; needs root (CI runs as root) or sudo.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev                 # LibTorch 1.13.1 (CPU)
+  libopenblas0-pthread         # replaces netlib's reference libblas.so.3 (~15x faster GEMM)
+  libabsl-dev nlohmann-json3-dev libssl-dev
+  libgtest-dev libgmock-dev
+  python3-torch python3-numpy  # vlsm-convert-ckpt reads Lightning checkpoints with torch
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
