@@ -167,7 +167,7 @@ absl::StatusOr<AdapterMlp> AdapterParser::LoadMlp(const std::string& prefix, int
   if (!w2.ok()) return w2.status();
   auto b2 = Get(prefix + ".fc2.bias", {width});
   if (!b2.ok()) return b2.status();
-  return AdapterMlp{*w1, *b1, *w2, *b2};
+  return AdapterMlp{*w1, *b1, *w2, *b2, device_.is_cpu() && at::hasMKLDNN()};
 }
 
 absl::Status AdapterParser::ParseMetadata(const std::string& base_fingerprint) {
@@ -325,6 +325,9 @@ absl::StatusOr<std::shared_ptr<const Adapter>> BuildAdapter(const SafetensorsFil
   try {
     torch::NoGradGuard no_grad;
     return AdapterParser(file, config, device).Parse(base_fingerprint);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("loading the adapter failed: ", e.what_without_backtrace()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("loading the adapter failed: ", e.what()));
   }

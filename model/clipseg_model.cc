@@ -89,6 +89,7 @@ void PlaceLayer(TransformerLayer& layer, const ModelPlacement& placement) {
     backend = placement.compute_dtype == torch::kBFloat16 ? MatmulBackend::kOneDnnBf16
                                                           : MatmulBackend::kOneDnnFp32;
   }
+  layer.onednn_attention = backend != MatmulBackend::kDefault;
   for (Linear* l : {&layer.qkv, &layer.out_proj, &layer.fc1, &layer.fc2}) {
     if (placement.device.is_cuda() && placement.compute_dtype != torch::kFloat) {
       l->weight = l->weight.to(placement.compute_dtype);
@@ -98,9 +99,16 @@ void PlaceLayer(TransformerLayer& layer, const ModelPlacement& placement) {
   }
 }
 
-void PrepareDefault(TransformerLayer& layer) {
+// float32 everywhere (the decoder): oneDNN on CPU, the default elsewhere.
+MatmulBackend Fp32Backend(const ModelPlacement& placement) {
+  return placement.device.is_cpu() && at::hasMKLDNN() ? MatmulBackend::kOneDnnFp32
+                                                      : MatmulBackend::kDefault;
+}
+
+void PlaceFp32Layer(TransformerLayer& layer, const ModelPlacement& placement) {
+  layer.onednn_attention = Fp32Backend(placement) != MatmulBackend::kDefault;
   for (Linear* l : {&layer.qkv, &layer.out_proj, &layer.fc1, &layer.fc2}) {
-    l->Prepare(MatmulBackend::kDefault);
+    l->Prepare(Fp32Backend(placement));
   }
 }
 
@@ -134,6 +142,9 @@ absl::StatusOr<std::unique_ptr<ClipSegModel>> ClipSegModel::Create(
   model->placement_ = placement;
   try {
     if (auto s = model->Load(lookup); !s.ok()) return s;
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("loading the model failed: ", e.what_without_backtrace()));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("loading the model failed: ", e.what()));
   }
@@ -196,9 +207,9 @@ absl::Status ClipSegModel::Load(const TensorLookup& lookup) {
 
   for (auto& layer : vision_layers_) PlaceLayer(layer, placement_);
   for (auto& layer : text_layers_) PlaceLayer(layer, placement_);
-  for (auto& layer : decoder_layers_) PrepareDefault(layer);
+  for (auto& layer : decoder_layers_) PlaceFp32Layer(layer, placement_);
   for (Linear* l : {&film_mul_, &film_add_}) l->Prepare(MatmulBackend::kDefault);
-  for (Linear& l : reduces_) l.Prepare(MatmulBackend::kDefault);
+  for (Linear& l : reduces_) l.Prepare(Fp32Backend(placement_));
   if (placement_.device.is_cuda() && placement_.compute_dtype != torch::kFloat) {
     patch_weight_ = patch_weight_.to(placement_.compute_dtype);
   }

@@ -1,5 +1,7 @@
 #include "model/layers.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 
 namespace vlsm {
@@ -10,20 +12,31 @@ void Linear::Prepare(MatmulBackend b) {
   in_dim = weight.size(1);
   if (b == MatmulBackend::kDefault) return;
   auto dtype = b == MatmulBackend::kOneDnnBf16 ? torch::kBFloat16 : torch::kFloat;
-  packed = weight.to(dtype).contiguous().to_mkldnn();
+  weight = weight.to(dtype).contiguous();
   if (bias.defined()) bias = bias.to(dtype).contiguous();
-  weight = torch::Tensor();  // the packed copy is the weight from now on
 }
 
+namespace {
+
+torch::Tensor OneDnnLinear(const torch::Tensor& x2d, const torch::Tensor& weight,
+                           const torch::Tensor& bias) {
+  return at::mkldnn_linear(x2d.contiguous().to_mkldnn(), weight,
+                           bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt)
+      .to_dense();
+}
+
+}  // namespace
+
 torch::Tensor Linear::operator()(const torch::Tensor& x) const {
-  if (!packed.defined()) return torch::linear(x, weight, bias);
+  if (backend == MatmulBackend::kDefault) {
+    if (weight.scalar_type() == x.scalar_type()) return torch::linear(x, weight, bias);
+    return torch::linear(x.to(weight.scalar_type()), weight, bias).to(x.scalar_type());
+  }
   auto sizes = x.sizes().vec();
   auto x2 = x.reshape({-1, sizes.back()});
   const bool bf16 = backend == MatmulBackend::kOneDnnBf16;
   if (bf16) x2 = x2.to(torch::kBFloat16);
-  auto y = at::mkldnn_linear(x2.contiguous().to_mkldnn(), packed,
-                             bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt)
-               .to_dense();
+  auto y = OneDnnLinear(x2, weight, bias);
   if (bf16) y = y.to(torch::kFloat);
   sizes.back() = out_features();
   return y.view(sizes);
@@ -45,6 +58,34 @@ torch::Tensor Activate(Activation act, const torch::Tensor& x) {
   return x;
 }
 
+namespace {
+
+// softmax(q k^T + mask) v for q, k, v [N, H, T, hd] (q already scaled); one
+// oneDNN inner product per (row, head), heads spread over the intra-op
+// threads.
+torch::Tensor OneDnnAttention(const torch::Tensor& q, const torch::Tensor& k,
+                              const torch::Tensor& v, const torch::Tensor& mask) {
+  const int64_t n = q.size(0), h = q.size(1), t = q.size(2), hd = q.size(3);
+  auto qc = q.contiguous(), kc = k.contiguous();
+  auto vt = v.transpose(-1, -2).contiguous();  // [N, H, hd, T]: the weight of probs @ v
+  auto out = torch::empty({n, h, t, hd}, q.options());
+  at::parallel_for(0, n * h, 1, [&](int64_t begin, int64_t end) {
+    c10::InferenceMode guard;  // thread-local: worker threads need their own
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t row = i / h, head = i % h;
+      auto scores = at::mkldnn_linear(qc[row][head].to_mkldnn(), kc[row][head], {})
+                        .to_dense();
+      if (mask.defined()) scores = scores + mask[mask.size(0) == 1 ? 0 : row][0];
+      auto probs = torch::softmax(scores, -1);
+      out[row][head].copy_(
+          at::mkldnn_linear(probs.to_mkldnn(), vt[row][head], {}).to_dense());
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
 torch::Tensor TransformerLayer::Attention(const torch::Tensor& x,
                                           const torch::Tensor& additive_mask) const {
   const int64_t n = x.size(0), t = x.size(1), d = x.size(2);
@@ -53,10 +94,15 @@ torch::Tensor TransformerLayer::Attention(const torch::Tensor& x,
   auto q = qkv_out[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)));
   auto k = qkv_out[1];
   auto v = qkv_out[2];
-  auto scores = torch::matmul(q, k.transpose(-1, -2));
-  if (additive_mask.defined()) scores = scores + additive_mask;
-  auto probs = torch::softmax(scores, -1);
-  auto ctx = torch::matmul(probs, v).transpose(1, 2).reshape({n, t, d});
+  torch::Tensor ctx;
+  if (onednn_attention) {
+    ctx = OneDnnAttention(q, k, v, additive_mask);
+  } else {
+    auto scores = torch::matmul(q, k.transpose(-1, -2));
+    if (additive_mask.defined()) scores = scores + additive_mask;
+    ctx = torch::matmul(torch::softmax(scores, -1), v);
+  }
+  ctx = ctx.transpose(1, 2).reshape({n, t, d});
   return out_proj(ctx);
 }
 
@@ -65,8 +111,13 @@ torch::Tensor TransformerLayer::Mlp(const torch::Tensor& x) const {
 }
 
 torch::Tensor AdapterMlp::operator()(const torch::Tensor& x) const {
-  auto h = torch::relu(torch::linear(x, fc1_w, fc1_b));
-  return x + torch::relu(torch::linear(h, fc2_w, fc2_b));
+  if (!onednn) {
+    auto h = torch::relu(torch::linear(x, fc1_w, fc1_b));
+    return x + torch::relu(torch::linear(h, fc2_w, fc2_b));
+  }
+  auto x2 = x.reshape({-1, x.size(-1)});
+  auto h = torch::relu(OneDnnLinear(x2, fc1_w, fc1_b));
+  return x + torch::relu(OneDnnLinear(h, fc2_w, fc2_b)).view(x.sizes());
 }
 
 torch::Tensor ApplyAdapterRows(const torch::Tensor& x, const std::vector<const AdapterMlp*>& rows) {
@@ -74,6 +125,23 @@ torch::Tensor ApplyAdapterRows(const torch::Tensor& x, const std::vector<const A
   const bool all_same = std::all_of(rows.begin(), rows.end(),
                                     [&](const AdapterMlp* a) { return a == rows.front(); });
   if (all_same) return rows.front() == nullptr ? x : (*rows.front())(x);
+
+  if (x.device().is_cpu()) {
+    // Group rows by adapter: one oneDNN product per distinct adapter.
+    auto out = x.clone();
+    std::vector<const AdapterMlp*> seen;
+    for (const AdapterMlp* a : rows) {
+      if (a == nullptr || std::find(seen.begin(), seen.end(), a) != seen.end()) continue;
+      seen.push_back(a);
+      std::vector<int64_t> idx;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (rows[i] == a) idx.push_back(static_cast<int64_t>(i));
+      }
+      auto index = torch::tensor(idx, torch::kLong);
+      out.index_copy_(0, index, (*a)(x.index_select(0, index)));
+    }
+    return out;
+  }
 
   int64_t r = 0;
   const AdapterMlp* any = nullptr;

@@ -14,19 +14,18 @@ namespace vlsm {
 // How the large matrix products run.
 enum class MatmulBackend {
   kDefault,       // torch::linear (BLAS on CPU, cuBLAS on CUDA)
-  kOneDnnFp32,    // oneDNN inner product with prepacked weights (CPU)
+  kOneDnnFp32,    // oneDNN inner product reading the dense weights in place (CPU)
   kOneDnnBf16,    // same in bfloat16, float32 in and out (CPU)
 };
 
 struct Linear {
-  torch::Tensor weight;  // [out, in]
+  torch::Tensor weight;  // [out, in], contiguous (oneDNN reads it in place)
   torch::Tensor bias;    // [out] or undefined
-  torch::Tensor packed;  // oneDNN-layout weight when prepared
   MatmulBackend backend = MatmulBackend::kDefault;
   int64_t in_dim = 0, out_dim = 0;
 
-  // Prepares the weight for `backend` (drops the dense copy when packed, so a
-  // weight is held once).
+  // Prepares the weight for `backend`: float32 weights stay where they are
+  // (e.g. a view of the mapped file); bfloat16 converts them once.
   void Prepare(MatmulBackend backend);
   torch::Tensor operator()(const torch::Tensor& x) const;
   int64_t in_features() const { return in_dim; }
@@ -50,6 +49,9 @@ struct TransformerLayer {
   Linear out_proj, fc1, fc2;
   int64_t num_heads = 1;
   Activation act = Activation::kQuickGelu;
+  // CPU: per-head oneDNN products spread over threads (BLAS batched matmul
+  // is several times slower on these shapes).
+  bool onednn_attention = false;
 
   // softmax(q k^T * head_dim^-0.5 + mask) v, heads concatenated, out_proj.
   torch::Tensor Attention(const torch::Tensor& x, const torch::Tensor& additive_mask) const;
@@ -60,14 +62,17 @@ struct TransformerLayer {
 struct AdapterMlp {
   torch::Tensor fc1_w, fc1_b;  // [r, D], [r]
   torch::Tensor fc2_w, fc2_b;  // [D, r], [D]
+  bool onednn = false;         // CPU: run the products through oneDNN
   torch::Tensor operator()(const torch::Tensor& x) const;
   int64_t dim() const { return fc1_w.size(0); }
 };
 
 // Applies a possibly different adapter to each row of x ([N, ..., D]); a null
 // entry leaves its row unchanged. Rows sharing one adapter run as a plain
-// MLP; mixed rows gather their weights (zero-padded to the widest adapter,
-// which is exact: padded units are relu(0) = 0) into batched matmuls.
+// MLP. Mixed rows: on CUDA their weights are gathered per row (zero-padded to
+// the widest adapter, which is exact: padded units are relu(0) = 0) into
+// batched matmuls; on CPU the rows of each adapter run as one oneDNN product
+// (faster there than BLAS's batched matmul) and are scattered back.
 torch::Tensor ApplyAdapterRows(const torch::Tensor& x, const std::vector<const AdapterMlp*>& rows);
 
 }  // namespace vlsm
