@@ -16,21 +16,15 @@ namespace {
 
 std::atomic<uint64_t> next_uid{1};
 
-// The modules of vlsm-adapter's adapters, and which hidden size they work on.
-enum class Width { kVision, kText, kProjection };
+// The adapter modules of vlsm-adapter (cond_adapter aside).
 struct ModuleKind {
   const char* name;
   bool dense;
-  bool text;  // an L module
-  Width width;
 };
 constexpr ModuleKind kModules[] = {
-    {"vision_extract_adapters", false, false, Width::kVision},
-    {"text_extract_adapters", false, true, Width::kText},
-    {"v_attn_adapters", true, false, Width::kVision},
-    {"v_out_adapters", true, false, Width::kVision},
-    {"l_attn_adapters", true, true, Width::kText},
-    {"l_out_adapters", true, true, Width::kText},
+    {"vision_extract_adapters", false}, {"text_extract_adapters", false},
+    {"v_attn_adapters", true},          {"v_out_adapters", true},
+    {"l_attn_adapters", true},          {"l_out_adapters", true},
 };
 
 const ModuleKind* FindModule(absl::string_view name) {
@@ -79,14 +73,6 @@ class AdapterParser {
   absl::StatusOr<AdapterMlp> LoadMlp(const std::string& prefix, int64_t width);
   absl::StatusOr<torch::Tensor> Get(const std::string& name, std::vector<int64_t> shape);
   absl::Status ParseMetadata(const std::string& base_fingerprint);
-  int64_t WidthOf(Width w) const {
-    switch (w) {
-      case Width::kVision: return config_.vision.hidden_size;
-      case Width::kText: return config_.text.hidden_size;
-      case Width::kProjection: return config_.projection_dim;
-    }
-    return 0;
-  }
 
   const SafetensorsFile& file_;
   const ClipSegConfig& config_;
@@ -113,6 +99,15 @@ absl::Status AdapterParser::InferSpec() {
     return absl::InvalidArgumentError("adapter mixes shallow and dense adapter tensors");
   }
   spec_.dense = dense;
+  if (dense) {
+    for (auto [a, b] : {std::pair<const char*, const char*>{"v_attn_adapters", "v_out_adapters"},
+                        {"l_attn_adapters", "l_out_adapters"}}) {
+      if (present_.count(a) != present_.count(b)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "dense adapter has ", present_.count(a) ? a : b, " but no ", present_.count(a) ? b : a));
+      }
+    }
+  }
   spec_.vision = present_.count(dense ? "v_attn_adapters" : "vision_extract_adapters") > 0;
   spec_.text = present_.count(dense ? "l_attn_adapters" : "text_extract_adapters") > 0;
   spec_.cond = present_.count("cond_adapter") > 0;
@@ -282,7 +277,19 @@ absl::StatusOr<std::shared_ptr<const Adapter>> AdapterParser::Parse(
     weights->cond_adapter = *std::move(mlp);
     spec_.cond_adapter_dim = weights->cond_adapter.dim();
   }
-  spec_.adapter_dim = spec_.dense ? weights->v_attn.front().dim() : weights->vision_extract.front().dim();
+  spec_.adapter_dim =
+      spec_.dense ? weights->v_attn.front().dim() : weights->vision_extract.front().dim();
+  // vlsm-adapter has one adapter_dim for every V and L module.
+  for (const Group& g : groups) {
+    for (size_t i = 0; i < g.out->size(); ++i) {
+      if ((*g.out)[i].dim() != spec_.adapter_dim) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "adapter tensor ", g.module, ".", i, ".fc1.weight: expected shape [",
+            spec_.adapter_dim, ", ", g.width, "] (one adapter_dim for all modules), got [",
+            (*g.out)[i].dim(), ", ", g.width, "]"));
+      }
+    }
+  }
   for (const TensorView& t : file_.tensors()) {
     if (!used_.count(t.name)) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -5,7 +5,10 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <fstream>
 #include <chrono>
 #include <iostream>
 #include <random>
@@ -32,6 +35,10 @@ ABSL_FLAG(std::string, device, "cpu", "cpu, cuda, cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "float32, bfloat16, float16 (CUDA)");
 ABSL_FLAG(int, size, 352, "input side in pixels (the CLIPSeg processor's 352)");
 ABSL_FLAG(int, cond_cache, 4096, "conditional-embedding cache entries (0 = off)");
+ABSL_FLAG(std::string, model, "",
+          "load this model directory instead of building random weights in memory");
+ABSL_FLAG(std::string, write_random_model, "",
+          "write the full-size architecture with random weights to this directory and exit");
 ABSL_FLAG(std::string, profile, "", "if set: write a torch profiler trace of one extra call here");
 
 namespace vlsm {
@@ -39,6 +46,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
+
+double CurrentRssMb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024.0) / 1024.0;
+}
 
 double PeakRssMb() {
   rusage usage{};
@@ -111,19 +125,28 @@ double OneDnnGemmGflops() {
 }
 
 int Run() {
-  const auto config = ClipSegConfig::Rd64Refined();
+  auto config = ClipSegConfig::Rd64Refined();
+  if (!absl::GetFlag(FLAGS_write_random_model).empty()) {
+    auto status = Engine::WriteRandomModel(config, 0, absl::GetFlag(FLAGS_write_random_model));
+    if (!status.ok()) std::cerr << status << "\n";
+    return status.ok() ? 0 : 1;
+  }
   EngineOptions options;
   options.device = absl::GetFlag(FLAGS_device);
   options.dtype = absl::GetFlag(FLAGS_dtype);
   options.num_threads = absl::GetFlag(FLAGS_threads);
   options.condition_cache_entries = absl::GetFlag(FLAGS_cond_cache);
   const auto load_start = Clock::now();
-  auto engine = Engine::CreateRandom(config, 0, options);
+  const std::string model_dir = absl::GetFlag(FLAGS_model);
+  auto engine = model_dir.empty() ? Engine::CreateRandom(config, 0, options)
+                                  : Engine::Create(model_dir, options);
   if (!engine.ok()) {
     std::cerr << engine.status() << "\n";
     return 1;
   }
   const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
+  const double rss_after_load = CurrentRssMb();
+  config = (*engine)->config();
 
   const int size = absl::GetFlag(FLAGS_size), k = absl::GetFlag(FLAGS_prompts);
   const int n_images = k > 0 ? 1 : absl::GetFlag(FLAGS_batch);
@@ -205,6 +228,8 @@ int Run() {
       {"onednn_fp32_gemm_gflops", gemm},
       {"forward_vs_gemm", gemm > 0 ? flops / (ms / 1000.0) / 1e9 / gemm : 0.0},
       {"load_seconds", load_s},
+      {"model", model_dir.empty() ? "random in memory" : model_dir},
+      {"rss_mb_after_load", rss_after_load},
       {"peak_rss_mb", PeakRssMb()},
       {"all_call_ms", call_ms},
   };

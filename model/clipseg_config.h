@@ -67,6 +67,10 @@ struct ClipSegConfig {
 absl::StatusOr<ClipSegConfig> ParseClipSegConfig(absl::string_view json_text);
 absl::StatusOr<ClipSegConfig> LoadClipSegConfig(const std::string& path);
 
+// config.json text as transformers' save_pretrained would write it (every
+// architecture key, model_type "clipseg"); ParseClipSegConfig reads it back.
+std::string ClipSegConfigToJson(const ClipSegConfig& config);
+
 }  // namespace vlsm
 
 #endif  // VLSM_MODEL_CLIPSEG_CONFIG_H_

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -399,6 +400,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& model_
   auto model = ClipSegModel::Create(*config, lookup, placement);
   if (!model.ok()) return model.status();
   (*impl)->model = *std::move(model);
+  // Copied or converted weights (fused q/k/v, bfloat16) must not stay
+  // resident twice; views fault their pages back in on use.
+  file->ReleaseResidentPages();
   return std::unique_ptr<Engine>(new Engine(*std::move(impl)));
 }
 
@@ -421,6 +425,45 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::CreateRandom(const ClipSegConfig
   if (!model.ok()) return model.status();
   (*impl)->model = *std::move(model);
   return std::unique_ptr<Engine>(new Engine(*std::move(impl)));
+}
+
+absl::Status Engine::WriteRandomModel(const ClipSegConfig& config, uint64_t seed,
+                                      const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  try {
+    torch::manual_seed(seed);
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    TensorLookup lookup = [&](const std::string& name,
+                              const std::vector<int64_t>& shape) -> absl::StatusOr<torch::Tensor> {
+      torch::Tensor t;
+      if (absl::StrContains(name, "norm") || absl::StrContains(name, "layrnorm")) {
+        t = absl::EndsWith(name, ".weight") ? 1 + 0.1 * torch::randn(shape)
+                                            : 0.05 * torch::randn(shape);
+      } else {
+        double fan_in = 1;
+        for (size_t i = 1; i < shape.size(); ++i) fan_in *= static_cast<double>(shape[i]);
+        t = torch::randn(shape) * std::max(0.05, 1.0 / std::sqrt(fan_in));
+      }
+      tensors.emplace_back(name, t.contiguous());
+      return t;
+    };
+    ModelPlacement placement;
+    auto model = ClipSegModel::Create(config, lookup, placement);
+    if (!model.ok()) return model.status();
+    std::vector<TensorView> views;
+    for (const auto& [name, t] : tensors) {
+      views.push_back({name, DType::kF32, t.sizes().vec(), t.data_ptr(),
+                       static_cast<size_t>(t.numel()) * sizeof(float)});
+    }
+    auto bytes = SerializeSafetensors(views, {{"format", "pt"}});
+    if (!bytes.ok()) return bytes.status();
+    if (auto s = WriteFileAtomically(dir + "/model.safetensors", *bytes); !s.ok()) return s;
+    return WriteFileAtomically(dir + "/config.json", ClipSegConfigToJson(config));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("writing the random model failed: ", e.what()));
+  }
 }
 
 absl::StatusOr<std::shared_ptr<const Adapter>> Engine::LoadAdapter(const std::string& path) const {

@@ -72,6 +72,11 @@ class Engine {
   static absl::StatusOr<std::unique_ptr<Engine>> CreateRandom(const ClipSegConfig& config,
                                                               uint64_t seed,
                                                               const EngineOptions& options);
+  // Writes a loadable model directory (config.json + model.safetensors, F32)
+  // with seeded random weights for `config`: the tensors the engine reads,
+  // under HF's names (tests of other architectures, memory benchmarks).
+  static absl::Status WriteRandomModel(const ClipSegConfig& config, uint64_t seed,
+                                       const std::string& dir);
   ~Engine();
 
   // Parses and validates an adapter against this base model (see adapter.h).

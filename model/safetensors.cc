@@ -444,3 +444,11 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view byte
 }
 
 }  // namespace vlsm
+
+namespace vlsm {
+
+void SafetensorsFile::ReleaseResidentPages() const {
+  if (mapping_ != nullptr) ::madvise(mapping_, size_, MADV_DONTNEED);
+}
+
+}  // namespace vlsm

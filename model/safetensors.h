@@ -64,6 +64,12 @@ class SafetensorsFile {
   const TensorView* Find(absl::string_view name) const;
   size_t file_size() const { return size_; }
 
+  // Gives the mapped pages back to the kernel (madvise DONTNEED). The bytes
+  // stay readable: a later access faults them in from the file again. Called
+  // once weights have been copied or converted, so they are not held twice.
+  // No-op for in-memory files.
+  void ReleaseResidentPages() const;
+
  private:
   SafetensorsFile() = default;
   absl::Status Parse();

@@ -760,6 +760,29 @@ TEST_F(AdapterTest, SameShapedAdaptersDoNotShareCachedConditions) {
   for (size_t i = 0; i < 3; ++i) EXPECT_LE(MaxAbsDiff(lb[i], (*lb_fresh)[i]), 1e-5) << "row " << i;
 }
 
+TEST_F(AdapterTest, ModulesWithDifferentDimsAreRejected) {
+  TensorSet narrow = RandomDenseV(4, 7, 0.3f);
+  TensorSet mixed = RandomDenseV(8, 7, 0.3f);
+  for (auto& t : mixed.tensors) {
+    if (t.name.rfind("v_out_adapters.1.", 0) != 0) continue;
+    for (const auto& n : narrow.tensors) {
+      if (n.name == t.name) t = n;
+    }
+  }
+  ExpectRejected(mixed, absl::StatusCode::kInvalidArgument,
+                 {"v_out_adapters.1.fc1.weight", "[8, 48]", "[4, 48]"});
+}
+
+TEST_F(AdapterTest, DenseHalfPairIsRejected) {
+  TensorSet full = RandomDenseV(8, 9, 0.3f);
+  TensorSet out_only;
+  for (const auto& t : full.tensors) {
+    if (t.name.rfind("v_out_adapters.", 0) == 0) out_only.tensors.push_back(t);
+  }
+  ExpectRejected(out_only, absl::StatusCode::kInvalidArgument,
+                 {"v_out_adapters", "no v_attn_adapters"});
+}
+
 TEST_F(AdapterTest, FailedLoadLeavesLoadedAdapterUsable) {
   auto good = MustLoad(AdapterPath("shallow_vlc"));
   ASSERT_NE(good, nullptr);

@@ -215,8 +215,25 @@ TEST(ClipSegConfigTest, WrongValueType) {
 }
 
 TEST(ClipSegConfigTest, NonPositiveSizes) {
-  ExpectInvalid(R"({"vision_config": {"patch_size": 0}})", {"positive"});
-  ExpectInvalid(R"({"text_config": {"num_hidden_layers": -2}})", {"positive"});
+  ExpectInvalid(R"({"vision_config": {"patch_size": 0}})", {"vision_config.patch_size", "= 0"});
+  ExpectInvalid(R"({"text_config": {"num_hidden_layers": -2}})",
+                {"text_config.num_hidden_layers", "-2"});
+  ExpectInvalid(R"({"reduce_dim": 1e30})", {"reduce_dim", "integer"});
+}
+
+TEST(ClipSegConfigTest, FractionsWhereIntegersBelong) {
+  ExpectInvalid(R"({"vision_config": {"hidden_size": 48.5}})",
+                {"vision_config.hidden_size", "integer"});
+  ExpectInvalid(R"({"extract_layers": [1.7, 2, 3]})", {"extract_layers", "integers"});
+}
+
+TEST(ClipSegConfigTest, SubConfigMustBeAnObject) {
+  ExpectInvalid(R"({"text_config": 5})", {"text_config", "object"});
+  ExpectInvalid(R"({"vision_config": []})", {"vision_config", "object"});
+}
+
+TEST(ClipSegConfigTest, LayerNormEpsMustBePositive) {
+  ExpectInvalid(R"({"vision_config": {"layer_norm_eps": -1}})", {"layer_norm_eps"});
 }
 
 TEST(ClipSegConfigTest, OnlyThreeChannels) {
@@ -228,6 +245,29 @@ TEST(ClipSegConfigTest, MissingFileIsNotFound) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound) << c.status();
   EXPECT_THAT(std::string(c.status().message()), HasSubstr("does_not_exist.json"));
+}
+
+}  // namespace
+}  // namespace vlsm
+
+namespace vlsm {
+namespace {
+
+TEST(ClipSegConfigJsonTest, RoundTrips) {
+  ClipSegConfig c = ClipSegConfig::Rd64Refined();
+  c.extract_layers = {2, 5};
+  c.conditional_layer = 1;
+  c.text.eos_token_id = 3;
+  c.vision.layer_norm_eps = 1e-6;
+  auto back = ParseClipSegConfig(ClipSegConfigToJson(c));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->extract_layers, c.extract_layers);
+  EXPECT_EQ(back->conditional_layer, 1);
+  EXPECT_EQ(back->text.eos_token_id, 3);
+  EXPECT_EQ(back->vision.patch_size, 16);
+  EXPECT_DOUBLE_EQ(back->vision.layer_norm_eps, 1e-6);
+  EXPECT_TRUE(back->use_complex_transposed_convolution);
+  EXPECT_EQ(back->text.hidden_size, c.text.hidden_size);
 }
 
 }  // namespace
