@@ -9,6 +9,10 @@ PACKAGES=(
   libopenblas0-pthread         # replaces netlib's reference libblas.so.3 (~15x faster GEMM)
   libabsl-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev
+  libicu-dev libre2-dev zlib1g-dev  # CLIP BPE tokenizer: Unicode case/normalization, \p{L} classes, .gz vocab
+  libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev  # PNG/JPEG/TIFF/BMP/WebP
+  libdcmtk-dev dcmtk libopenjp2-7-dev  # DICOM (+ JPEG 2000 frames via OpenJPEG)
+  python3-pydicom              # reference DICOM files and pixel arrays for the decoder tests
   python3-torch python3-numpy  # vlsm-convert-ckpt reads Lightning checkpoints with torch
 )
 
