@@ -12,7 +12,10 @@ PACKAGES=(
   libicu-dev libre2-dev zlib1g-dev  # CLIP BPE tokenizer: Unicode case/normalization, \p{L} classes, .gz vocab
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev  # PNG/JPEG/TIFF/BMP/WebP
   libdcmtk-dev dcmtk libopenjp2-7-dev  # DICOM (+ JPEG 2000 frames via OpenJPEG)
-  python3-pydicom              # reference DICOM files and pixel arrays for the decoder tests
+  python3-pydicom python3-pil libopenjp2-tools  # reference DICOM files and pixel arrays for the decoder tests
+  dpkg-dev libprotobuf-dev protobuf-compiler  # deploy/build-sentencepiece.sh: apt-get source, build against system protobuf
+  libgrpc++-dev protobuf-compiler-grpc        # gRPC C++ (+ grpc_cpp_plugin for generated stubs)
+  clang-14 libclang-rt-14-dev  # libFuzzer targets (deploy/fuzz.sh)
   python3-torch python3-numpy  # vlsm-convert-ckpt reads Lightning checkpoints with torch
 )
 
@@ -28,3 +31,7 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# SentencePiece rebuilt from Debian's source against the system protobuf
+# (Debian's binary bundles protobuf 3.14 and crashes next to LibTorch/gRPC).
+$SUDO bash "$(dirname "${BASH_SOURCE[0]}")/build-sentencepiece.sh"

@@ -1,9 +1,15 @@
-// vlsm-infer: run the engine from the command line.
+// vlsm-infer: run the model from the command line, without a server.
 //
+//   vlsm-infer segment --model DIR [--adapter FILE] --prompt TEXT [--prompt TEXT...]
+//                      [--threshold T] --out DIR INPUTS...
+//     one mask PNG + one overlay PNG per (input, prompt); inputs are files or
+//     folders of PNG/JPEG/TIFF/BMP/WebP/DICOM.
+//   vlsm-infer tokenize --model DIR    JSON lines {"text"} in, ids out
+//   vlsm-infer decode FILE --model DIR --out OUT.safetensors
 //   vlsm-infer tensors --model DIR [--adapter FILE] --cases IN.safetensors
 //                      --out OUT.safetensors
-// reads pixel_values [B,3,S,S] F32, input_ids [B,L] I64/I32 and optionally
-// attention_mask [B,L], and writes logits [B,S,S] F32.
+//     reads pixel_values [B,3,S,S] F32, input_ids [B,L] I64/I32 and optionally
+//     attention_mask [B,L], and writes logits [B,S,S] F32.
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -15,15 +21,24 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/engine.h"
+#include "model/infer_commands.h"
 #include "model/safetensors.h"
 
 ABSL_FLAG(std::string, model, "", "HF CLIPSeg model directory (config.json + model.safetensors)");
 ABSL_FLAG(std::string, adapter, "", "VLSM-Adapter .safetensors applied to every row (optional)");
 ABSL_FLAG(std::string, cases, "", "input safetensors with pixel_values, input_ids[, attention_mask]");
-ABSL_FLAG(std::string, out, "", "output safetensors; receives logits [B,S,S] float32");
+ABSL_FLAG(std::string, out, "",
+          "segment: output folder; tensors/decode: output .safetensors file");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "float32, bfloat16 or float16 (CUDA)");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0 = all cores)");
+ABSL_FLAG(double, threshold, 0, "mask threshold on sigmoid(logits) (0 = adapter's, else 0.5)");
+ABSL_FLAG(std::string, mask_resize, "bilinear",
+          "bilinear: logits resized to the image, then thresholded; nearest: threshold at the "
+          "model's size, then nearest-exact (vlsm-adapter's evaluation)");
+ABSL_FLAG(int, frame, 0, "frame of a multi-frame DICOM");
+ABSL_FLAG(double, window_center, 0, "display window center for 16-bit/DICOM input");
+ABSL_FLAG(double, window_width, 0, "display window width (0 = the file's window, else min-max)");
 
 namespace vlsm {
 namespace {
@@ -45,6 +60,8 @@ absl::StatusOr<std::vector<int64_t>> ReadInts(const TensorView& t, int64_t row, 
   }
   return out;
 }
+
+}  // namespace
 
 absl::Status RunTensors() {
   EngineOptions options;
@@ -107,19 +124,52 @@ absl::Status RunTensors() {
   return WriteFileAtomically(absl::GetFlag(FLAGS_out), *bytes);
 }
 
-}  // namespace
 }  // namespace vlsm
+
+// --prompt may repeat, which absl flags do not support: take the prompts out
+// of argv first.
+std::vector<std::string> ExtractPrompts(int* argc, char** argv) {
+  std::vector<std::string> prompts;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--prompt=", 0) == 0) {
+      prompts.push_back(arg.substr(9));
+    } else if (arg == "--prompt" && i + 1 < *argc) {
+      prompts.push_back(argv[++i]);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  return prompts;
+}
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "vlsm-infer tensors --model DIR [--adapter FILE] --cases IN.safetensors --out "
+      "\n  vlsm-infer segment --model DIR [--adapter FILE] --prompt TEXT [--prompt TEXT...] "
+      "[--threshold T] --out DIR INPUTS...\n"
+      "  vlsm-infer tokenize --model DIR < prompts.jsonl\n"
+      "  vlsm-infer decode FILE --model DIR --out OUT.safetensors\n"
+      "  vlsm-infer tensors --model DIR [--adapter FILE] --cases IN.safetensors --out "
       "OUT.safetensors");
+  std::vector<std::string> prompts = ExtractPrompts(&argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2 || std::string(args[1]) != "tensors") {
+  const std::string command = args.size() > 1 ? args[1] : "";
+  std::vector<std::string> rest(args.begin() + std::min<size_t>(2, args.size()), args.end());
+  absl::Status status;
+  if (command == "segment") {
+    status = vlsm::RunSegment(prompts, rest);
+  } else if (command == "tokenize" && rest.empty()) {
+    status = vlsm::RunTokenize();
+  } else if (command == "decode" && rest.size() == 1) {
+    status = vlsm::RunDecode(rest[0]);
+  } else if (command == "tensors" && rest.empty()) {
+    status = vlsm::RunTensors();
+  } else {
     std::cerr << "usage: " << absl::ProgramUsageMessage() << "\n";
     return 2;
   }
-  absl::Status status = vlsm::RunTensors();
   if (!status.ok()) {
     std::cerr << "vlsm-infer: " << status << "\n";
     return 1;
