@@ -1,0 +1,214 @@
+#include "model/preprocess.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace vlsm {
+namespace {
+
+// DICOM PS3.3 C.11.2.1.2.1, linear VOI function, output range 0..255.
+double VoiLinear(double x, double center, double width) {
+  if (x <= center - 0.5 - (width - 1) / 2) return 0;
+  if (x > center - 0.5 + (width - 1) / 2) return 255;
+  return ((x - (center - 0.5)) / (width - 1) + 0.5) * 255;
+}
+
+// The window that maps min onto 0 and max onto 255 exactly.
+Window MinMaxWindow(const std::vector<float>& pixels) {
+  const auto [lo, hi] = std::minmax_element(pixels.begin(), pixels.end());
+  const double min = *lo, max = *hi;
+  return Window{(min + max + 1) / 2, max - min + 1};
+}
+
+// ---- Pillow 9.4 Resample.c, 8 bits per channel -------------------------
+
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+double BilinearFilter(double x) {
+  if (x < 0.0) x = -x;
+  if (x < 1.0) return 1.0 - x;
+  return 0.0;
+}
+
+// precompute_coeffs + normalize_coeffs_8bpc for one axis.
+struct AxisCoeffs {
+  int ksize = 0;
+  std::vector<int> bounds;  // per output: first input index, tap count
+  std::vector<int32_t> k;   // out_size x ksize fixed-point weights
+};
+
+AxisCoeffs PrecomputeCoeffs(int64_t in_size, float in0, float in1, int64_t out_size) {
+  constexpr double kSupport = 1.0;  // BILINEAR
+  const double scale = static_cast<double>(in1 - in0) / out_size;
+  const double filterscale = scale < 1.0 ? 1.0 : scale;
+  const double support = kSupport * filterscale;
+  AxisCoeffs c;
+  c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  c.bounds.resize(out_size * 2);
+  c.k.assign(out_size * c.ksize, 0);
+  std::vector<double> kk(c.ksize);
+  for (int64_t xx = 0; xx < out_size; ++xx) {
+    const double center = in0 + (xx + 0.5) * scale;
+    const double ss = 1.0 / filterscale;
+    double ww = 0.0;
+    int xmin = static_cast<int>(center - support + 0.5);  // truncation, as in C
+    if (xmin < 0) xmin = 0;
+    int xmax = static_cast<int>(center + support + 0.5);
+    if (xmax > in_size) xmax = static_cast<int>(in_size);
+    xmax -= xmin;
+    std::fill(kk.begin(), kk.end(), 0.0);
+    for (int x = 0; x < xmax; ++x) {
+      const double w = BilinearFilter((x + xmin - center + 0.5) * ss);
+      kk[x] = w;
+      ww += w;
+    }
+    for (int x = 0; x < xmax; ++x) {
+      if (ww != 0.0) kk[x] /= ww;
+    }
+    for (int x = 0; x < c.ksize; ++x) {
+      const double v = kk[x] * (1 << kPrecisionBits);
+      c.k[xx * c.ksize + x] = static_cast<int32_t>(kk[x] < 0 ? -0.5 + v : 0.5 + v);
+    }
+    c.bounds[xx * 2] = xmin;
+    c.bounds[xx * 2 + 1] = xmax;
+  }
+  return c;
+}
+
+uint8_t Clip8(int32_t v) {
+  if (v >= (1 << kPrecisionBits << 8)) return 255;
+  if (v <= 0) return 0;
+  return static_cast<uint8_t>(v >> kPrecisionBits);
+}
+
+// One separable pass along an axis. `in` is rows x cols x ch; resampling
+// along cols when horizontal (out: rows x out_size), along rows otherwise
+// (out: out_size x cols).
+std::vector<uint8_t> ResamplePass(const uint8_t* in, int64_t rows, int64_t cols, int64_t ch,
+                                  const AxisCoeffs& c, int64_t out_size, bool horizontal) {
+  const int64_t out_rows = horizontal ? rows : out_size;
+  const int64_t out_cols = horizontal ? out_size : cols;
+  std::vector<uint8_t> out(out_rows * out_cols * ch);
+  for (int64_t y = 0; y < out_rows; ++y) {
+    for (int64_t x = 0; x < out_cols; ++x) {
+      const int64_t o = horizontal ? x : y;  // index along the resampled axis
+      const int32_t* k = &c.k[o * c.ksize];
+      const int first = c.bounds[o * 2], taps = c.bounds[o * 2 + 1];
+      for (int64_t ci = 0; ci < ch; ++ci) {
+        int32_t ss = 1 << (kPrecisionBits - 1);
+        for (int t = 0; t < taps; ++t) {
+          const int64_t src = horizontal ? (y * cols + first + t) : ((first + t) * cols + x);
+          ss += in[src * ch + ci] * k[t];
+        }
+        out[(y * out_cols + x) * ch + ci] = Clip8(ss);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> ToRgb8(const DecodedImage& image,
+                            const std::optional<Window>& request_window) {
+  const int64_t n = image.height * image.width;
+  std::vector<uint8_t> out(n * 3);
+  if (n == 0 || image.pixels.empty()) return out;
+  const bool windowed = image.bits_stored > 8 || image.format == "dicom";
+  Window window;
+  if (windowed) {
+    window = request_window      ? *request_window
+             : image.file_window ? *image.file_window
+                                 : MinMaxWindow(image.pixels);
+    window.width = std::max(window.width, 1.0);
+  }
+  auto to8 = [&](float v) -> uint8_t {
+    const double y = windowed ? VoiLinear(v, window.center, window.width)
+                              : std::clamp(static_cast<double>(v), 0.0, 255.0);
+    const auto u = static_cast<uint8_t>(std::lround(y));
+    return image.monochrome1 ? 255 - u : u;
+  };
+  const int64_t ch = image.channels;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < 3; ++c) {
+      out[i * 3 + c] = to8(image.pixels[i * ch + (ch == 1 ? 0 : c)]);
+    }
+  }
+  return out;
+}
+
+std::vector<uint8_t> ResizeBilinearPil(const uint8_t* hwc, int64_t h, int64_t w, int64_t channels,
+                                       int64_t out_h, int64_t out_w) {
+  // ImagingResampleInner with box (0, 0, w, h).
+  const bool need_horizontal = out_w != w;
+  const bool need_vertical = out_h != h;
+  const AxisCoeffs horiz = PrecomputeCoeffs(w, 0.0f, static_cast<float>(w), out_w);
+  AxisCoeffs vert = PrecomputeCoeffs(h, 0.0f, static_cast<float>(h), out_h);
+  std::vector<uint8_t> temp;
+  const uint8_t* src = hwc;
+  int64_t rows = h, cols = w;
+  if (need_horizontal) {
+    // Only the rows the vertical pass reads.
+    const int first = vert.bounds[0];
+    const int last = vert.bounds[out_h * 2 - 2] + vert.bounds[out_h * 2 - 1];
+    for (int64_t i = 0; i < out_h; ++i) vert.bounds[i * 2] -= first;
+    temp = ResamplePass(hwc + first * w * channels, last - first, w, channels, horiz, out_w,
+                        /*horizontal=*/true);
+    src = temp.data();
+    rows = last - first;
+    cols = out_w;
+  }
+  if (need_vertical) {
+    return ResamplePass(src, rows, cols, channels, vert, out_h, /*horizontal=*/false);
+  }
+  return std::vector<uint8_t>(src, src + rows * cols * channels);
+}
+
+absl::StatusOr<HostTensor> Preprocess(const DecodedImage& image, const PreprocessConfig& config,
+                                      const std::optional<Window>& request_window) {
+  if (image.height <= 0 || image.width <= 0 || (image.channels != 1 && image.channels != 3) ||
+      static_cast<int64_t>(image.pixels.size()) != image.height * image.width * image.channels) {
+    return absl::InvalidArgumentError(absl::StrCat("inconsistent image: ", image.height, "x",
+                                                   image.width, "x", image.channels, " with ",
+                                                   image.pixels.size(), " values"));
+  }
+  if (config.do_resize && (config.height <= 0 || config.width <= 0 || config.resample != 2)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad preprocessing config: ", config.height, "x",
+                                                   config.width, " resample ", config.resample,
+                                                   " (only 2, BILINEAR)"));
+  }
+  if (request_window && !(std::isfinite(request_window->center) &&
+                          std::isfinite(request_window->width) && request_window->width >= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad window: center ", request_window->center,
+                                                   ", width ", request_window->width,
+                                                   " (width must be >= 1)"));
+  }
+  std::vector<uint8_t> rgb = ToRgb8(image, request_window);
+  int64_t h = image.height, w = image.width;
+  if (config.do_resize) {
+    rgb = ResizeBilinearPil(rgb.data(), h, w, 3, config.height, config.width);
+    h = config.height;
+    w = config.width;
+  }
+  HostTensor out;
+  out.shape = {3, h, w};
+  out.data.resize(3 * h * w);
+  for (int64_t c = 0; c < 3; ++c) {
+    float* plane = out.data.data() + c * h * w;
+    for (int64_t i = 0; i < h * w; ++i) {
+      float v = rgb[i * 3 + c];
+      // transformers: rescale in float64, cast to float32; normalize in float32.
+      if (config.do_rescale) v = static_cast<float>(rgb[i * 3 + c] * config.rescale_factor);
+      if (config.do_normalize) v = (v - config.mean[c]) / config.std[c];
+      plane[i] = v;
+    }
+  }
+  return out;
+}
+
+}  // namespace vlsm
