@@ -407,7 +407,8 @@ std::vector<int32_t> ClipBpeTokenizer::Bpe(absl::string_view word) const {
     const auto b = static_cast<uint8_t>(word[i]);
     symbols.push_back(i + 1 == word.size() ? byte_word_end_symbol_[b] : byte_symbol_[b]);
   }
-  if (heap_bpe_) {
+  // The heap pays off on long words; short ones are quicker in passes.
+  if (heap_bpe_ && word.size() > 24) {
     BpeWithHeap(&symbols);
   } else {
     BpeByPasses(&symbols);
@@ -417,8 +418,8 @@ std::vector<int32_t> ClipBpeTokenizer::Bpe(absl::string_view word) const {
 }
 
 const ClipBpeTokenizer::Merge* ClipBpeTokenizer::FindMerge(int32_t left, int32_t right) const {
-  auto it = merges_.find((uint64_t{static_cast<uint32_t>(left)} << 32) |
-                         static_cast<uint32_t>(right));
+  auto it =
+      merges_.find((uint64_t{static_cast<uint32_t>(left)} << 32) | static_cast<uint32_t>(right));
   return it == merges_.end() ? nullptr : &it->second;
 }
 
@@ -492,8 +493,7 @@ void ClipBpeTokenizer::BpeWithHeap(std::vector<int32_t>* symbols) const {
   symbols->resize(out);
 }
 
-std::vector<int64_t> ClipBpeTokenizer::BpeForTesting(absl::string_view word,
-                                                     bool reference) const {
+std::vector<int64_t> ClipBpeTokenizer::BpeForTesting(absl::string_view word, bool reference) const {
   std::vector<int32_t> symbols;
   for (size_t i = 0; i < word.size(); ++i) {
     const auto b = static_cast<uint8_t>(word[i]);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "model/tokenizer.h"
 #include "nlohmann/json.hpp"
@@ -196,6 +198,36 @@ TEST(ClipTokenizerTest, RejectsPromptsOverTheLimit) {
   EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ClipTokenizerTest, HeapBpeEqualsHfsPassByPassBpe) {
+  auto tokenizer = FromHf();
+  ASSERT_NE(tokenizer, nullptr);
+  EXPECT_TRUE(tokenizer->uses_heap_bpe());  // CLIP's merges qualify
+  std::vector<std::string> words;
+  for (const Case& c : Cases()) {
+    for (absl::string_view w : absl::StrSplit(c.text, ' ', absl::SkipEmpty()))
+      words.emplace_back(w);
+  }
+  std::mt19937 rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    std::string w;
+    const int length = 1 + static_cast<int>(rng() % 40);
+    const int kind = i % 3;
+    for (int k = 0; k < length; ++k) {
+      if (kind == 0) w += static_cast<char>('a' + rng() % 26);  // letters
+      if (kind == 1) w += "aeinorst"[rng() % 8];                // common letters
+      if (kind == 2) w += static_cast<char>(rng() % 256);       // any bytes
+    }
+    words.push_back(w);
+  }
+  words.push_back(std::string(300, 'a'));
+  words.push_back("abababababababababababababab");
+  for (const std::string& w : words) {
+    ASSERT_EQ(tokenizer->BpeForTesting(w, /*reference=*/false),
+              tokenizer->BpeForTesting(w, /*reference=*/true))
+        << absl::CEscape(w);
+  }
+}
+
 TEST(ClipTokenizerTest, CacheGivesTheSameIdsColdAndWarm) {
   auto uncached = FromHf(/*cache=*/0);
   auto cached = FromHf();
@@ -302,6 +334,21 @@ TEST(LoadTokenizerTest, ModelMaxLengthCapsTheCallersLength) {
   t = LoadTokenizer(dir.path().string(), 77);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ((*t)->max_length(), 77);
+}
+
+TEST(LoadTokenizerTest, MergeListsThatDoNotQualifyUseHfsLoop) {
+  TempDir dir;
+  dir.Link("vocab.json");
+  dir.Write("merges.txt", "#version: 0.2\nab c</w>\na b\n");  // "ab" used before it exists
+  auto t = ClipBpeTokenizer::FromHfFiles((dir.path() / "vocab.json").string(),
+                                         (dir.path() / "merges.txt").string(), "", "", 77);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE((*t)->uses_heap_bpe());
+  absl::StatusOr<TokenizedText> got = (*t)->Encode("abc");
+  ASSERT_TRUE(got.ok());
+  // a b c</w> -> ab c</w> (rank 1) -> abc</w> (rank 0)
+  EXPECT_EQ((*t)->IdToToken(got->input_ids[1]), "abc</w>");
+  EXPECT_EQ(got->input_ids[2], kEos);
 }
 
 TEST(LoadTokenizerTest, Errors) {
