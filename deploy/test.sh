@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
 bash deploy/build.sh
+# libFuzzer smoke of every parser first, so ctest's summary closes the log.
+bash deploy/fuzz.sh "${VLSM_FUZZ_SECONDS:-20}"
 cd build
 ctest --output-on-failure -j "$(nproc)" --timeout 600

@@ -24,9 +24,50 @@ namespace {
 
 absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(what); }
 
-// Element values are always read into memory (a buffer stream has no file to
-// load them from later); the input size limit bounds them.
-constexpr Uint32 kMaxReadLength = 0xFFFFFFFEu;
+// DCMTK allocates an element's declared length before reading its value, so an
+// attacker's length field (up to 4 GiB) would drive that allocation. Values
+// longer than this are instead skipped over while parsing, which fails when
+// fewer bytes remain, and loaded from the input on first access (see
+// LazyBufferStream): no allocation exceeds this bound or the input's size.
+constexpr Uint32 kMaxReadLength = 4096;
+
+// Recreates a stream over `buffer` positioned at `offset`, for DCMTK to load
+// a value it skipped. The buffer must outlive the dataset.
+class BufferStreamFactory : public DcmInputStreamFactory {
+ public:
+  BufferStreamFactory(absl::string_view buffer, offile_off_t offset)
+      : buffer_(buffer), offset_(offset) {}
+  DcmInputStream* create() const override;
+  DcmInputStreamFactory* clone() const override { return new BufferStreamFactory(*this); }
+  // DCMTK has no identifier for other factories, and never inspects it.
+  DcmInputStreamFactoryType ident() const override { return DFT_DcmInputFileStreamFactory; }
+
+ private:
+  absl::string_view buffer_;
+  offile_off_t offset_;
+};
+
+// A buffer stream supporting delayed loading, which DcmInputBufferStream lacks
+// (without it DCMTK reads every value eagerly, whatever maxReadLength says).
+class LazyBufferStream : public DcmInputBufferStream {
+ public:
+  explicit LazyBufferStream(absl::string_view buffer) : buffer_(buffer) {
+    setBuffer(buffer.data(), static_cast<offile_off_t>(buffer.size()));
+    setEos();
+  }
+  DcmInputStreamFactory* newFactory() const override {
+    return new BufferStreamFactory(buffer_, tell());
+  }
+
+ private:
+  absl::string_view buffer_;
+};
+
+DcmInputStream* BufferStreamFactory::create() const {
+  auto* stream = new LazyBufferStream(buffer_);
+  stream->skip(offset_);
+  return stream;
+}
 
 // The process-wide DCMTK codec registry: JPEG decoded without any colour
 // transform (EDC_never) so YBR data reaches our pydicom-compatible conversion.
@@ -71,7 +112,7 @@ absl::StatusOr<std::string> Inflate(absl::string_view in, int64_t max_out) {
   return out;
 }
 
-absl::Status ReadDataset(DcmDataset& dataset, DcmInputBufferStream& stream, E_TransferSyntax xfer) {
+absl::Status ReadDataset(DcmDataset& dataset, DcmInputStream& stream, E_TransferSyntax xfer) {
   dataset.transferInit();
   const OFCondition cond = dataset.read(stream, xfer, EGL_noChange, kMaxReadLength);
   dataset.transferEnd();
@@ -117,9 +158,7 @@ absl::StatusOr<ParsedDicom> ParseDicom(absl::string_view bytes, const DecodeLimi
         "DCMTK data dictionary not loaded (install dcmtk's dicom.dic or set DCMDICTPATH)");
   }
 
-  DcmInputBufferStream stream;
-  stream.setBuffer(bytes.data(), static_cast<offile_off_t>(bytes.size()));
-  stream.setEos();
+  LazyBufferStream stream(bytes);
 
   // File meta information (absent in bare datasets, then detected below).
   DcmMetaInfo meta;
@@ -145,9 +184,8 @@ absl::StatusOr<ParsedDicom> ParseDicom(absl::string_view bytes, const DecodeLimi
     const int64_t offset = stream.tell();
     absl::StatusOr<std::string> inflated = Inflate(bytes.substr(offset), limits.max_bytes);
     if (!inflated.ok()) return inflated.status();
-    DcmInputBufferStream body;
-    body.setBuffer(inflated->data(), static_cast<offile_off_t>(inflated->size()));
-    body.setEos();
+    parsed.inflated = std::make_unique<const std::string>(*std::move(inflated));
+    LazyBufferStream body(*parsed.inflated);
     absl::Status st = ReadDataset(*parsed.dataset, body, EXS_LittleEndianExplicit);
     if (!st.ok()) return st;
     parsed.xfer = EXS_LittleEndianExplicit;
@@ -164,9 +202,7 @@ absl::StatusOr<ParsedDicom> ParseDicom(absl::string_view bytes, const DecodeLimi
         declared.getByteOrder() != EBO_LittleEndian) {
       return st;
     }
-    DcmInputBufferStream body;
-    body.setBuffer(bytes.data() + body_start, static_cast<offile_off_t>(bytes.size() - body_start));
-    body.setEos();
+    LazyBufferStream body(bytes.substr(body_start));
     parsed.dataset = std::make_unique<DcmDataset>();
     if (!ReadDataset(*parsed.dataset, body, EXS_LittleEndianImplicit).ok()) return st;
     absl::Status fixed = AdoptImplicitBody(parsed);

@@ -25,6 +25,10 @@
 namespace vlsm::dicom_internal {
 
 struct ParsedDicom {
+  // Values over 4 KiB stay in the input until first accessed: `dataset` reads
+  // them from the `bytes` given to ParseDicom (or from `inflated`), which must
+  // outlive it.
+  std::unique_ptr<const std::string> inflated;  // a deflated dataset, inflated
   std::unique_ptr<DcmDataset> dataset;
   // How `dataset` was read: a native or encapsulated syntax, never deflated
   // (inflated data reads as explicit VR little endian).
@@ -33,6 +37,7 @@ struct ParsedDicom {
 };
 
 // Refuses input over limits.max_bytes, and deflated data inflating beyond it.
+// No element length drives an allocation beyond the input's size.
 absl::StatusOr<ParsedDicom> ParseDicom(absl::string_view bytes, const DecodeLimits& limits);
 
 }  // namespace vlsm::dicom_internal

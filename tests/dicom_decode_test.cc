@@ -436,18 +436,20 @@ std::string Us(uint16_t v) {
 // One grayscale image; `extra` holds encoded elements between (0028,0103)
 // and (7FE0,0010), e.g. Rescale, Window or Modality LUT attributes.
 struct Spec {
+  std::string transfer_syntax = std::string("1.2.840.10008.1.2.1", 20);
   uint16_t rows = 2, cols = 2;
   std::string frames = "1 ";
   std::string photometric = "MONOCHROME2 ";
   uint16_t bits_allocated = 16, bits_stored = 16, high_bit = 15, pixel_representation = 0;
   std::string extra;
   std::string pixels;
+  std::string raw_pixel_element;  // if set, replaces the (7FE0,0010) built from `pixels`
 };
 
 std::string Build(const Spec& spec) {
   std::string out(128, '\0');
   out += "DICM";
-  AppendElement(out, 0x0002, 0x0010, "UI", std::string("1.2.840.10008.1.2.1", 20));
+  AppendElement(out, 0x0002, 0x0010, "UI", spec.transfer_syntax);
   AppendElement(out, 0x0028, 0x0002, "US", Us(1));
   AppendElement(out, 0x0028, 0x0004, "CS", spec.photometric);
   AppendElement(out, 0x0028, 0x0008, "IS", spec.frames);
@@ -458,7 +460,11 @@ std::string Build(const Spec& spec) {
   AppendElement(out, 0x0028, 0x0102, "US", Us(spec.high_bit));
   AppendElement(out, 0x0028, 0x0103, "US", Us(spec.pixel_representation));
   out += spec.extra;
-  AppendElement(out, 0x7FE0, 0x0010, "OW", spec.pixels);
+  if (spec.raw_pixel_element.empty()) {
+    AppendElement(out, 0x7FE0, 0x0010, "OW", spec.pixels);
+  } else {
+    out += spec.raw_pixel_element;
+  }
   return out;
 }
 
@@ -623,6 +629,141 @@ TEST(DicomDecode, HugeElementLengthDoesNotAllocate) {
   const size_t largest = LargestAllocation([&] { status = DecodeDicom(bytes, {}).status(); });
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_LT(largest, size_t{64} << 20);
+}
+
+// --- Attacker-controlled element lengths -------------------------------------
+// A length field must never drive an allocation beyond the bytes that remain:
+// DCMTK allocates a value before reading it, so each case below, with data
+// following the lying element, used to allocate the declared length.
+
+constexpr size_t kSmallAllocation = size_t{1} << 20;
+
+std::string U32(uint32_t v) { return Us(v & 0xFFFF) + Us(v >> 16); }
+
+// Explicit VR little endian header of a VR with a 32-bit length (OB, OW, SQ,
+// UT, ...); `length` is written as given, whatever follows.
+std::string LongHeader(uint16_t group, uint16_t element, const char* vr, uint32_t length) {
+  return Us(group) + Us(element) + std::string(vr, 2) + std::string(2, '\0') + U32(length);
+}
+
+// Item, item delimiter and sequence delimiter tags (FFFE,E000/E00D/E0DD).
+std::string ItemTag(uint16_t element, uint32_t length) {
+  return Us(0xFFFE) + Us(element) + U32(length);
+}
+
+// Both entry points refuse `bytes` as InvalidArgument without a large allocation.
+void ExpectRefusedWithoutLargeAllocation(const std::string& bytes, const std::string& what) {
+  SCOPED_TRACE(what);
+  absl::Status info_status, decode_status;
+  const size_t largest = LargestAllocation([&] {
+    info_status = ReadDicomInfo(bytes).status();
+    decode_status = DecodeDicom(bytes, {}).status();
+  });
+  EXPECT_TRUE(absl::IsInvalidArgument(info_status)) << info_status;
+  EXPECT_TRUE(absl::IsInvalidArgument(decode_status)) << decode_status;
+  EXPECT_LT(largest, kSmallAllocation);
+}
+
+// The libFuzzer find: a deflated file whose inflated dataset holds an
+// element claiming 3.57 GB.
+TEST(DicomHostileLength, FuzzerReproducerIsRefusedWithoutAllocating) {
+  const std::string bytes = ReadBytes(VLSM_TESTDATA "/fuzz/dicom_oom_element_length.dcm");
+  ASSERT_EQ(bytes.size(), 6294u);
+  ExpectRefusedWithoutLargeAllocation(bytes, "dicom_oom_element_length.dcm");
+}
+
+TEST(DicomHostileLength, PixelDataLongerThanInput) {
+  for (uint32_t length : {0xFFFFFFF0u, 0x80000000u}) {
+    Spec spec;
+    spec.raw_pixel_element = LongHeader(0x7FE0, 0x0010, "OW", length) + Words({0, 1, 2, 3});
+    ExpectRefusedWithoutLargeAllocation(Build(spec), absl::StrCat("Pixel Data length ", length));
+  }
+}
+
+TEST(DicomHostileLength, StringLongerThanInput) {
+  for (uint32_t length : {0xFFFFFFF0u, 0x80000000u}) {
+    Spec spec;
+    spec.extra = LongHeader(0x0040, 0xA160, "UT", length) + "text";  // Text Value
+    spec.pixels = Words({0, 1, 2, 3});
+    ExpectRefusedWithoutLargeAllocation(Build(spec), absl::StrCat("UT length ", length));
+  }
+}
+
+TEST(DicomHostileLength, ElementInSequenceItemLongerThanInput) {
+  const std::string lying = LongHeader(0x0040, 0xA160, "UT", 0xFFFFFFF0u) + "text";
+  for (bool defined_lengths : {false, true}) {
+    Spec spec;
+    spec.pixels = Words({0, 1, 2, 3});
+    // Content Sequence (0040,A730) > item > Text Value, then more items.
+    const std::string trailer = ItemTag(0xE000, 0) + ItemTag(0xE000, 0);
+    if (defined_lengths) {
+      const std::string item = ItemTag(0xE000, static_cast<uint32_t>(lying.size())) + lying;
+      spec.extra =
+          LongHeader(0x0040, 0xA730, "SQ", static_cast<uint32_t>(item.size() + trailer.size())) +
+          item + trailer;
+    } else {
+      spec.extra = LongHeader(0x0040, 0xA730, "SQ", 0xFFFFFFFFu) + ItemTag(0xE000, 0xFFFFFFFFu) +
+                   lying + ItemTag(0xE00D, 0) + trailer + ItemTag(0xE0DD, 0);
+    }
+    ExpectRefusedWithoutLargeAllocation(Build(spec), defined_lengths ? "defined" : "undefined");
+  }
+}
+
+TEST(DicomHostileLength, EncapsulatedFragmentLongerThanInput) {
+  Spec spec;
+  spec.transfer_syntax = "1.2.840.10008.1.2.5";  // RLE Lossless
+  spec.raw_pixel_element = LongHeader(0x7FE0, 0x0010, "OB", 0xFFFFFFFFu) + ItemTag(0xE000, 0) +
+                           ItemTag(0xE000, 0xFFFFFFF0u) + std::string(64, '\0') +
+                           ItemTag(0xE0DD, 0);
+  ExpectRefusedWithoutLargeAllocation(Build(spec), "RLE fragment");
+}
+
+TEST(DicomHostileLength, MetaInformationElementLongerThanInput) {
+  std::string bytes = Build(Spec());
+  const std::string meta_version = LongHeader(0x0002, 0x0001, "OB", 0xFFFFFFF0u) + Us(0x0100);
+  bytes.insert(132, meta_version);  // after the preamble and "DICM"
+  ExpectRefusedWithoutLargeAllocation(bytes, "(0002,0001)");
+}
+
+TEST(DicomHostileLength, ImplicitVrElementLongerThanInput) {
+  // Implicit VR little endian: tag, 32-bit length, value.
+  auto element = [](uint16_t group, uint16_t elem, uint32_t length, const std::string& value) {
+    return Us(group) + Us(elem) + U32(length) + value;
+  };
+  std::string bytes(128, '\0');
+  bytes += "DICM";
+  AppendElement(bytes, 0x0002, 0x0010, "UI", std::string("1.2.840.10008.1.2", 18));
+  bytes += element(0x0008, 0x0060, 0xFFFFFFF0u, "CT") + element(0x0028, 0x0010, 2, Us(2)) +
+           element(0x0028, 0x0011, 2, Us(2)) + element(0x7FE0, 0x0010, 8, Words({0, 1, 2, 3}));
+  ExpectRefusedWithoutLargeAllocation(bytes, "implicit VR Modality");
+}
+
+// Values past DCMTK's eager read limit (4 KiB) are loaded on first access,
+// and read the same.
+TEST(DicomHostileLength, LargeValuesWithinTheInputStillDecode) {
+  std::vector<std::string> centers, widths;
+  for (int i = 0; i < 1000; ++i) {
+    centers.push_back(absl::StrCat(1000 + i));
+    widths.push_back(absl::StrCat(2000 + i));
+  }
+  Spec spec;
+  spec.rows = spec.cols = 64;
+  // 4999 characters each, padded to an even length.
+  spec.extra = Ds(0x1050, absl::StrJoin(centers, "\\") + " ") +
+               Ds(0x1051, absl::StrJoin(widths, "\\") + " ") +
+               LongHeader(0x0040, 0xA160, "UT", 10000) + std::string(10000, 'x');
+  for (int i = 0; i < 64 * 64; ++i) spec.pixels += Us(static_cast<uint16_t>(i));
+  const std::string bytes = Build(spec);
+
+  absl::StatusOr<DicomInfo> info = ReadDicomInfo(bytes);
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info->windows.size(), 1000u);
+  EXPECT_EQ(info->windows[999].center, 1999);
+  EXPECT_EQ(info->windows[999].width, 2999);
+  absl::StatusOr<DecodedImage> img = DecodeDicom(bytes, {});
+  ASSERT_TRUE(img.ok()) << img.status();
+  ASSERT_EQ(img->pixels.size(), 64u * 64u);
+  for (int i = 0; i < 64 * 64; ++i) ASSERT_EQ(img->pixels[i], i) << i;
 }
 
 // A JPEG 2000 codestream claiming a far larger image than the DICOM header.
