@@ -23,8 +23,13 @@
 #include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
+ABSL_FLAG(std::string, model, "",
+          "engine: load this model directory instead of random weights; tokenize: the "
+          "directory with the tokenizer files");
 ABSL_FLAG(int, batch, 1, "images per call (one prompt each, unless --prompts)");
-ABSL_FLAG(int, prompts, 0, "if > 0: one image x this many prompts per call");
+ABSL_FLAG(int, prompts, 0,
+          "engine: if > 0, one image x this many prompts per call; tokenize: prompts per "
+          "measurement (default 20000)");
 ABSL_FLAG(int, adapters, 0, "spread the rows over this many different adapters (0 = base)");
 ABSL_FLAG(std::string, variant, "shallow_vlc", "adapter variant: shallow_v|vl|vlc, dense_v|vl|vlc");
 ABSL_FLAG(int, adapter_dim, 0, "adapter width (0 = 512 shallow, 64 dense)");
@@ -35,13 +40,14 @@ ABSL_FLAG(std::string, device, "cpu", "cpu, cuda, cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "float32, bfloat16, float16 (CUDA)");
 ABSL_FLAG(int, size, 352, "input side in pixels (the CLIPSeg processor's 352)");
 ABSL_FLAG(int, cond_cache, 4096, "conditional-embedding cache entries (0 = off)");
-ABSL_FLAG(std::string, model, "",
-          "load this model directory instead of building random weights in memory");
 ABSL_FLAG(std::string, write_random_model, "",
           "write the full-size architecture with random weights to this directory and exit");
 ABSL_FLAG(std::string, profile, "", "if set: write a torch profiler trace of one extra call here");
 
 namespace vlsm {
+
+int RunTokenizeBench();  // bench_tokenize.cc
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -242,12 +248,13 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "vlsm-bench engine [--batch B | --prompts K] [--adapters N --variant V] [--repeats R] "
-      "[--threads T] [--device D] [--dtype T]");
+      "\n  vlsm-bench engine [--batch B | --prompts K] [--adapters N --variant V] [--repeats R] "
+      "[--threads T] [--device D] [--dtype T] [--model DIR]\n"
+      "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2 || std::string(args[1]) != "engine") {
-    std::cerr << "usage: " << absl::ProgramUsageMessage() << "\n";
-    return 2;
-  }
-  return vlsm::Run();
+  const std::string command = args.size() == 2 ? args[1] : "";
+  if (command == "engine") return vlsm::Run();
+  if (command == "tokenize") return vlsm::RunTokenizeBench();
+  std::cerr << "usage: " << absl::ProgramUsageMessage() << "\n";
+  return 2;
 }

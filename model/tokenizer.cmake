@@ -95,6 +95,4 @@ target_link_libraries(vlsm_tokenizer
           $<TARGET_NAME_IF_EXISTS:vlsm_sentencepiece>)
 target_link_libraries(vlsm_io INTERFACE vlsm_tokenizer)
 
-add_executable(vlsm-tokenize-bench tokenize_bench_main.cc)
-target_link_libraries(vlsm-tokenize-bench PRIVATE vlsm_tokenizer absl::flags absl::flags_parse
-                      nlohmann_json::nlohmann_json Threads::Threads)
+

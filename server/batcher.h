@@ -82,7 +82,8 @@ struct BatchTask {
   RequestPriority priority = RequestPriority::kRoutine;
   absl::Time deadline = absl::InfiniteFuture();
   // Called exactly once, never under the batcher's lock: the logits per
-  // prompt in order, or an error. Must not block for long.
+  // prompt in order, or an error. Must not block for long, nor call
+  // Shutdown (a worker cannot join itself); Submit is fine.
   std::function<void(absl::StatusOr<std::vector<HostTensor>>, const BatchStats&)> done;
   // Set from any thread (e.g. the RPC's OnCancel); a cancelled task is
   // dropped before compute and frees its slot.

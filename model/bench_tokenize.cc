@@ -20,16 +20,17 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
+#include "absl/flags/declare.h"
 #include "model/clip_tokenizer.h"
 #include "model/tokenizer.h"
 #include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, model, "", "model directory with tokenizer files");
-ABSL_FLAG(int, prompts, 20000, "prompts per measurement");
-ABSL_FLAG(int, threads, 1, "threads encoding concurrently");
-ABSL_FLAG(std::string, cases, "", "JSONL file with \"text\" fields (default: MODEL/cases.jsonl)");
-ABSL_FLAG(int, max_length, 77, "text model max_position_embeddings");
+// Shared with `vlsm-bench engine` (bench_main.cc): --model, --prompts, --threads.
+ABSL_DECLARE_FLAG(std::string, model);
+ABSL_DECLARE_FLAG(int, prompts);
+ABSL_DECLARE_FLAG(int, threads);
+ABSL_FLAG(std::string, cases, "", "tokenize: JSONL file with \"text\" fields (default: MODEL/cases.jsonl)");
+ABSL_FLAG(int, max_length, 77, "tokenize: text model max_position_embeddings");
 
 namespace vlsm {
 namespace {
@@ -107,12 +108,14 @@ double Run(const Tokenizer& tokenizer, const std::vector<std::string>& prompts, 
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int Main() {
+}  // namespace
+
+int RunTokenizeBench() {
   const fs::path dir = absl::GetFlag(FLAGS_model);
-  const int n = std::max(1, absl::GetFlag(FLAGS_prompts));
+  const int n = absl::GetFlag(FLAGS_prompts) > 0 ? absl::GetFlag(FLAGS_prompts) : 20000;
   const int threads = std::max(1, absl::GetFlag(FLAGS_threads));
   if (dir.empty()) {
-    std::cerr << "usage: vlsm-tokenize-bench --model DIR [--prompts N] [--threads T]\n";
+    std::cerr << "usage: vlsm-bench tokenize --model DIR [--prompts N] [--threads T]\n";
     return 2;
   }
   std::string cases = absl::GetFlag(FLAGS_cases);
@@ -150,10 +153,4 @@ int Main() {
   return mismatches == 0 ? 0 : 1;
 }
 
-}  // namespace
 }  // namespace vlsm
-
-int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
-  return vlsm::Main();
-}
