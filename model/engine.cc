@@ -498,5 +498,7 @@ const ClipSegConfig& Engine::config() const { return impl_->config; }
 const std::string& Engine::fingerprint() const { return impl_->fingerprint; }
 const EngineOptions& Engine::options() const { return impl_->options; }
 size_t Engine::condition_cache_size() const { return impl_->cond_cache.size(); }
+uint64_t Engine::condition_cache_hits() const { return impl_->cond_cache.hits(); }
+uint64_t Engine::condition_cache_misses() const { return impl_->cond_cache.misses(); }
 
 }  // namespace vlsm

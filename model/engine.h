@@ -96,6 +96,8 @@ class Engine {
   const std::string& fingerprint() const;
   const EngineOptions& options() const;
   size_t condition_cache_size() const;
+  uint64_t condition_cache_hits() const;
+  uint64_t condition_cache_misses() const;
 
   struct Impl;  // pimpl: keeps torch out of this header
 
