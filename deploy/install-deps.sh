@@ -15,6 +15,7 @@ PACKAGES=(
   python3-pydicom python3-pil libopenjp2-tools  # reference DICOM files and pixel arrays for the decoder tests
   dpkg-dev libprotobuf-dev protobuf-compiler  # deploy/build-sentencepiece.sh: apt-get source, build against system protobuf
   libgrpc++-dev protobuf-compiler-grpc        # gRPC C++ (+ grpc_cpp_plugin for generated stubs)
+  prometheus-cpp-dev libcurl4-openssl-dev     # /metrics exposer (+ the pull client the tests scrape with)
   clang-14 libclang-rt-14-dev  # libFuzzer targets (deploy/fuzz.sh)
   python3-torch python3-numpy  # vlsm-convert-ckpt reads Lightning checkpoints with torch
 )
