@@ -406,7 +406,7 @@ TEST_F(AdapterTest, TargetFlagMetadataContradictingTheTensors) {
 
 TEST_F(AdapterTest, BaseFingerprintOfAnotherModel) {
   // Another model: clipseg-tiny with clip.logit_scale changed, in a temp dir.
-  const std::string dir = ::testing::TempDir() + "/adapter_test_other_model";
+  const std::string dir = test_support::UniqueTempPath("adapter_test_other_model");
   ASSERT_EQ(std::system(("mkdir -p '" + dir + "'").c_str()), 0);
   TensorSet model = TensorSet::Load(TestData("clipseg-tiny/model.safetensors"));
   OwnedTensor* scale = model.Find("clip.logit_scale");

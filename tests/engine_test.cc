@@ -283,7 +283,7 @@ TEST(EngineBf16Test, MasksMatchFloat32) {
 TEST(EngineArchitectureTest, SimpleTransposedConvolutionHead) {
   auto config = *LoadClipSegConfig(TinyModelDir() + "/config.json");
   config.use_complex_transposed_convolution = false;
-  const std::string dir = ::testing::TempDir() + "/simple_head_model";
+  const std::string dir = test_support::UniqueTempPath("simple_head_model");
   ASSERT_TRUE(Engine::WriteRandomModel(config, 7, dir).ok());
   auto engine = Engine::Create(dir, EngineOptions{});
   ASSERT_TRUE(engine.ok()) << engine.status();

@@ -29,7 +29,7 @@ std::string Slurp(const std::string& path) {
 
 // clipseg-tiny's weights + the CLIP tokenizer files: a complete HF directory.
 std::string TinyModelWithTokenizer() {
-  const std::string dir = ::testing::TempDir() + "/tiny_with_tokenizer";
+  const std::string dir = test_support::UniqueTempPath("tiny_with_tokenizer");
   fs::create_directories(dir);
   for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
     fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
@@ -115,7 +115,7 @@ TEST_F(PipelineTest, CorruptImageAndBadPromptAreInvalidArgument) {
 }
 
 TEST_F(PipelineTest, InferSegmentWritesTheSameMasks) {
-  const std::string out = ::testing::TempDir() + "/infer_segment_out";
+  const std::string out = test_support::UniqueTempPath("infer_segment_out");
   fs::remove_all(out);
   const std::string cmd = std::string(VLSM_BIN_DIR) + "/vlsm-infer segment --model " +
                           *model_dir_ + " --mask_resize nearest --prompt '" + kPrompts[0] +

@@ -2,6 +2,8 @@
 #ifndef VLSM_TESTS_SUPPORT_CASES_H_
 #define VLSM_TESTS_SUPPORT_CASES_H_
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "gtest/gtest.h"
 #include "model/engine.h"
 #include "model/host_tensor.h"
 #include "model/safetensors.h"
@@ -19,6 +22,13 @@ inline std::string TestData(const std::string& relative) {
   return std::string(VLSM_TESTDATA) + "/" + relative;
 }
 inline std::string TinyModelDir() { return TestData("clipseg-tiny"); }
+
+// A scratch path unique to this process: ctest runs test cases of one binary
+// as parallel processes, and rewriting a file another process has mapped
+// would crash it (SIGBUS).
+inline std::string UniqueTempPath(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid());
+}
 
 // A float32 tensor of the file as a HostTensor (empty shape if absent).
 inline HostTensor ReadFloat(const SafetensorsFile& file, const std::string& name) {

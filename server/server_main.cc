@@ -1,0 +1,189 @@
+// vlsm-server: the gRPC segmentation service (see server/server_builder.h).
+//
+// SIGTERM / SIGINT: health NOT_SERVING, stop accepting, drain the batcher for
+// up to --drain_timeout, shut the gRPC server down, exit 0.
+#include <grpcpp/security/server_credentials.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "dcmtk/oflog/oflog.h"
+#include "server/metrics.h"
+#include "server/server_builder.h"
+
+#if defined(VLSM_HAVE_PROMETHEUS_METRICS) && __has_include("server/prometheus_metrics.h")
+#include "server/prometheus_metrics.h"
+#define VLSM_USE_PROMETHEUS 1
+#endif
+
+ABSL_FLAG(std::string, model, "",
+          "Hugging Face CLIPSeg model directory (config.json, model.safetensors, tokenizer "
+          "files, preprocessor_config.json). Required.");
+ABSL_FLAG(int, port, 50051, "gRPC port (0: any free port; the bound port is printed).");
+ABSL_FLAG(int, metrics_port, 9090, "Prometheus /metrics port; 0 disables metrics.");
+ABSL_FLAG(std::string, adapter_dir, "./adapters",
+          "Directory of persisted adapter versions (created if missing; reloaded at start).");
+ABSL_FLAG(int, max_batch_size, 8, "Images per engine batch.");
+ABSL_FLAG(int, max_queue_delay_ms, 2,
+          "How long the oldest queued request may wait for a fuller batch, in ms.");
+ABSL_FLAG(int, max_queue_size, 256,
+          "Queued requests before new ones are refused with RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, stream_max_in_flight, 8, "Requests admitted at a time per SegmentStream.");
+ABSL_FLAG(int, cpu_workers, 4, "Threads for image decoding, mask encoding and admin writes.");
+ABSL_FLAG(int, threads, 0, "Torch intra-op threads (0: all cores).");
+ABSL_FLAG(std::string, device, "cpu", "Engine device: cpu, cuda or cuda:N.");
+ABSL_FLAG(std::string, dtype, "float32", "Engine dtype: float32, bfloat16 or float16 (CUDA).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain; enables TLS with --tls_key.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "File holding the bearer token AdapterAdmin RPCs must present "
+          "(`authorization: Bearer <token>`). Without it admin RPCs are refused.");
+ABSL_FLAG(bool, allow_insecure_admin, false,
+          "Allow AdapterAdmin RPCs without a token when no --admin_token_file is set "
+          "(development only).");
+ABSL_FLAG(uint64_t, max_adapter_bytes, uint64_t{256} << 20, "Largest adapter upload, in bytes.");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
+          "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+
+namespace vlsm {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key);
+  const std::string ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() && key.empty()) {
+    if (!ca.empty())
+      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert/--tls_key");
+    return grpc::InsecureServerCredentials();
+  }
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  auto cert_pem = ReadPem(cert);
+  if (!cert_pem.ok()) return cert_pem.status();
+  auto key_pem = ReadPem(key);
+  if (!key_pem.ok()) return key_pem.status();
+  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  ssl.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
+  if (!ca.empty()) {
+    auto ca_pem = ReadPem(ca);
+    if (!ca_pem.ok()) return ca_pem.status();
+    ssl.pem_root_certs = *ca_pem;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::StatusOr<std::unique_ptr<ServerMetrics>> Metrics() {
+  const int port = absl::GetFlag(FLAGS_metrics_port);
+  if (port == 0) return MakeNullMetrics();
+#ifdef VLSM_USE_PROMETHEUS
+  return StartPrometheusMetrics(absl::StrCat("0.0.0.0:", port));
+#else
+  std::cerr << "vlsm-server: built without the Prometheus exporter; metrics are off\n";
+  return MakeNullMetrics();
+#endif
+}
+
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions o;
+  o.model_dir = absl::GetFlag(FLAGS_model);
+  if (o.model_dir.empty()) return absl::InvalidArgumentError("--model is required");
+  o.engine.device = absl::GetFlag(FLAGS_device);
+  o.engine.dtype = absl::GetFlag(FLAGS_dtype);
+  o.engine.num_threads = absl::GetFlag(FLAGS_threads);
+  o.adapter_dir = absl::GetFlag(FLAGS_adapter_dir);
+  o.address = absl::StrCat("0.0.0.0:", absl::GetFlag(FLAGS_port));
+  auto credentials = Credentials();
+  if (!credentials.ok()) return credentials.status();
+  o.credentials = *credentials;
+  o.batcher.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  o.batcher.max_queue_delay = absl::Milliseconds(absl::GetFlag(FLAGS_max_queue_delay_ms));
+  o.batcher.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  o.stream_max_in_flight = absl::GetFlag(FLAGS_stream_max_in_flight);
+  o.cpu_workers = absl::GetFlag(FLAGS_cpu_workers);
+  o.max_adapter_bytes = absl::GetFlag(FLAGS_max_adapter_bytes);
+  o.allow_insecure_admin = absl::GetFlag(FLAGS_allow_insecure_admin);
+  if (!absl::GetFlag(FLAGS_admin_token_file).empty()) {
+    auto token = AdminAuth::ReadTokenFile(absl::GetFlag(FLAGS_admin_token_file));
+    if (!token.ok()) return token.status();
+    o.admin_token = *token;
+  }
+  return o;
+}
+
+int Run() {
+  // Block the shutdown signals in every thread; this one waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::cerr << "vlsm-server: " << options.status() << "\n";
+    return 2;
+  }
+  auto metrics = Metrics();
+  if (!metrics.ok()) {
+    std::cerr << "vlsm-server: metrics: " << metrics.status() << "\n";
+    return 1;
+  }
+  std::vector<std::string> warnings;
+  auto server = VlsmServer::Start(*std::move(options), *std::move(metrics), &warnings);
+  for (const std::string& w : warnings) std::cerr << "vlsm-server: warning: " << w << "\n";
+  if (!server.ok()) {
+    std::cerr << "vlsm-server: " << server.status() << "\n";
+    return 1;
+  }
+  std::cout << "vlsm-server listening on port " << (*server)->port() << std::endl;
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::cout << "vlsm-server: signal " << signal << ", draining" << std::endl;
+  (*server)->BeginDrain();
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  std::cout << "vlsm-server: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace vlsm
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "server_main");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "Serves CLIPSeg segmentation with hot-swappable VLSM adapters over gRPC.\n"
+      "  vlsm-server --model DIR [--port 50051] [--adapter_dir ./adapters] "
+      "[--admin_token_file FILE] [--tls_cert C --tls_key K [--tls_client_ca CA]]");
+  absl::ParseCommandLine(argc, argv);
+  OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+  return vlsm::Run();
+}
