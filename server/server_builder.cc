@@ -39,7 +39,24 @@ absl::StatusOr<std::unique_ptr<VlsmServer>> VlsmServer::Start(
   if (options.wrap_executor) executor = options.wrap_executor(std::move(executor));
   s->batcher_ = std::make_unique<DynamicBatcher>(options.batcher, std::move(executor));
   ServerMetrics* m = s->metrics_.get();
-  s->batcher_->on_batch = [m](int images, int rows) { m->ObserveBatch(images, rows); };
+  // Per batch: the batch histogram plus the gauges that change with traffic
+  // or with admin writes (cheap: a snapshot walk and three loads).
+  VlsmServer* server = s.get();
+  s->batcher_->on_batch = [m, server](int images, int rows) {
+    m->ObserveBatch(images, rows);
+    m->SetInFlight(server->batcher_->in_flight());
+    const Engine& engine = server->pipeline_->engine();
+    m->SetConditionCache(engine.condition_cache_hits(), engine.condition_cache_misses());
+    int loaded = 0;
+    int64_t bytes = 0;
+    for (const auto& [name, versions] : server->registry_->snapshot()->tasks) {
+      for (const auto& [version, v] : versions) {
+        ++loaded;
+        bytes += v->adapter->bytes();
+      }
+    }
+    m->SetAdapters(loaded, bytes);
+  };
   s->pool_ = std::make_unique<WorkerPool>(options.cpu_workers);
   s->processor_ = std::make_unique<SegmentProcessor>(s->pipeline_.get(), s->registry_.get(),
                                                      s->batcher_.get(), s->pool_.get(), m);
