@@ -1,0 +1,104 @@
+#include "client/connection.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "client/flags.h"
+
+namespace vlsm::client {
+namespace {
+
+constexpr char kUsagePayload[] = "vlsm-client/usage";
+constexpr int kMaxReceiveBytes = 64 << 20;  // overlays and probabilities of large images
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials() {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty()) return UsageError("--tls_cert/--tls_key need --tls_ca");
+    return grpc::InsecureChannelCredentials();
+  }
+  if (cert.empty() != key.empty()) return UsageError("--tls_cert and --tls_key go together");
+  grpc::SslCredentialsOptions ssl;
+  auto roots = ReadFileBytes(ca);
+  if (!roots.ok()) return roots.status();
+  ssl.pem_root_certs = *std::move(roots);
+  if (!cert.empty()) {
+    auto chain = ReadFileBytes(cert);
+    if (!chain.ok()) return chain.status();
+    auto private_key = ReadFileBytes(key);
+    if (!private_key.ok()) return private_key.status();
+    ssl.pem_cert_chain = *std::move(chain);
+    ssl.pem_private_key = *std::move(private_key);
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+absl::StatusOr<std::string> Token() {
+  const std::string token = absl::GetFlag(FLAGS_token);
+  const std::string file = absl::GetFlag(FLAGS_token_file);
+  if (!token.empty() && !file.empty()) return UsageError("give --token or --token_file, not both");
+  if (file.empty()) return token;
+  auto bytes = ReadFileBytes(file);
+  if (!bytes.ok()) return bytes.status();
+  return std::string(absl::StripAsciiWhitespace(*bytes));
+}
+
+}  // namespace
+
+absl::StatusOr<Connection> Connection::FromFlags() {
+  Connection c;
+  auto token = Token();
+  if (!token.ok()) return token.status();
+  c.token_ = *std::move(token);
+  const int64_t deadline_ms = absl::GetFlag(FLAGS_deadline_ms);
+  if (deadline_ms < 0) return UsageError("--deadline_ms must be >= 0");
+  if (deadline_ms > 0) c.deadline_ = absl::Milliseconds(deadline_ms);
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (target.empty()) return UsageError("--target must not be empty");
+  auto credentials = Credentials();
+  if (!credentials.ok()) return credentials.status();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  c.channel_ = grpc::CreateCustomChannel(target, *credentials, args);
+  return c;
+}
+
+std::unique_ptr<grpc::ClientContext> Connection::NewContext() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
+  if (deadline_) ctx->set_deadline(absl::ToChronoTime(absl::Now() + *deadline_));
+  return ctx;
+}
+
+absl::Status UsageError(absl::string_view message) {
+  absl::Status s = absl::InvalidArgumentError(message);
+  s.SetPayload(kUsagePayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsUsageError(const absl::Status& status) {
+  return status.GetPayload(kUsagePayload).has_value();
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
+  return ss.str();
+}
+
+}  // namespace vlsm::client
