@@ -18,7 +18,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
-#include "prometheus/exposer.h"
+#include "prometheus/text_serializer.h"
+#include "server/metrics_http.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
@@ -156,10 +157,14 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
 
   // Takes ownership of the running server; must be called once, before the
   // object is shared.
-  void Attach(std::unique_ptr<prometheus::Exposer> exposer, int port) {
-    exposer->RegisterCollectable(registry_);
-    exposer_ = std::move(exposer);
-    port_ = port;
+  void Attach(std::unique_ptr<MetricsHttpServer> http) {
+    port_ = http->port();
+    http_ = std::move(http);
+  }
+
+  // The exposition text of every metric (what /metrics returns).
+  std::string Render() const {
+    return prometheus::TextSerializer().Serialize(registry_->Collect());
   }
 
   int port() const override { return port_; }
@@ -222,7 +227,7 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
   }
 
   // Declaration order matters: the registry outlives every child, and the
-  // exposer (last) is destroyed first, so no scrape runs during teardown.
+  // HTTP server (last) is destroyed first, so no scrape runs during teardown.
   std::shared_ptr<prometheus::Registry> registry_;
   ChildCache<prometheus::Counter> requests_;
   ChildCache<prometheus::Histogram> latency_;
@@ -245,7 +250,7 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
   uint64_t last_misses_ ABSL_GUARDED_BY(cache_mu_) = 0;
 
   int port_ = 0;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> http_;
 };
 
 }  // namespace
@@ -255,23 +260,17 @@ absl::StatusOr<std::unique_ptr<PrometheusMetrics>> StartPrometheusMetrics(
   if (bind_address.empty()) {
     return absl::InvalidArgumentError("metrics bind address is empty");
   }
-  // prometheus-cpp and civetweb report failures by throwing; none escapes.
+  // prometheus-cpp reports failures by throwing; none escapes.
   try {
     auto metrics = std::make_unique<PrometheusMetricsImpl>();
-    auto exposer = std::make_unique<prometheus::Exposer>(bind_address,
-                                                         /*num_threads=*/2);
-    const std::vector<int> ports = exposer->GetListeningPorts();
-    if (ports.empty()) {
-      return absl::UnavailableError(
-          absl::StrCat("metrics server on ", bind_address, " has no port"));
-    }
-    metrics->Attach(std::move(exposer), ports.front());
+    PrometheusMetricsImpl* raw = metrics.get();
+    auto http = MetricsHttpServer::Start(bind_address, [raw] { return raw->Render(); });
+    if (!http.ok()) return http.status();
+    metrics->Attach(*std::move(http));
     return std::unique_ptr<PrometheusMetrics>(std::move(metrics));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve /metrics on ", bind_address, ": ", e.what()));
-  } catch (...) {
-    return absl::UnavailableError(absl::StrCat("cannot serve /metrics on ", bind_address));
   }
 }
 

@@ -1,5 +1,6 @@
 // ServerMetrics exported in the Prometheus text format on
-// http://<bind_address>/metrics (prometheus-cpp's Exposer, civetweb).
+// http://<bind_address>/metrics (prometheus-cpp's registry and text
+// serializer; a small HTTP endpoint of ours, see metrics_http.h).
 //
 // Metric names (operators' dashboards and alerts rely on them; renaming one
 // is a breaking change):
@@ -41,8 +42,7 @@
 // against the cap). rpc values are likewise capped at kMaxRpcLabels.
 //
 // Ownership: the returned object owns the registry and the HTTP server;
-// destroying it stops serving /metrics; it joins civetweb's threads and
-// may block up to ~2 s (civetweb's poll quantum) after a scrape.
+// destroying it stops serving /metrics (joins the endpoint's thread).
 // Threading: every method is thread-safe; label children are created lazily
 // on first use and cached.
 // Errors: StartPrometheusMetrics never lets an exception escape; a bind

@@ -1,0 +1,396 @@
+// vlsm-server in process over TLS and mutual TLS (certificates made per
+// process with the openssl CLI: a CA, a server certificate for
+// localhost/127.0.0.1, a client certificate, and an unrelated CA with its own
+// client certificate), and the Prometheus metrics scraped through the real
+// server. The server credentials are built the way vlsm-server's main builds
+// them from --tls_cert/--tls_key/--tls_client_ca.
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "health_check.grpc.pb.h"
+#include "server/prometheus_metrics.h"
+#include "server/server_builder.h"
+#include "tests/support/cases.h"
+#include "vlsm/v1/segmentation.grpc.pb.h"
+
+namespace vlsm {
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::TestData;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+std::string TinyModelWithTokenizer() {
+  const std::string dir = test_support::UniqueTempPath("server_tls_tiny_model");
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
+    fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  for (const char* f :
+       {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(TestData(std::string("clip-tokenizer/") + f), dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  return dir;
+}
+
+std::string Image0() { return Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png")); }
+
+// Runs `openssl <args>` quietly; true on success.
+bool OpenSsl(const std::string& args) {
+  const std::string cmd = absl::StrCat(VLSM_OPENSSL, " ", args, " >/dev/null 2>&1");
+  return std::system(cmd.c_str()) == 0;
+}
+
+// PEM material made by the openssl CLI (P-256 keys, valid for a day).
+struct Pki {
+  std::string ca;  // CA certificate the server is signed by
+  std::string server_cert, server_key;
+  std::string client_cert, client_key;              // signed by `ca`
+  std::string other_ca;                             // an unrelated CA
+  std::string other_client_cert, other_client_key;  // signed by `other_ca`
+};
+
+// A self-signed CA `<dir>/<name>.{pem,key}`.
+bool MakeCa(const std::string& dir, const std::string& name) {
+  return OpenSsl(
+      absl::StrCat("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1",
+                   " -subj /CN=", name, " -keyout ", dir, "/", name, ".key -out ", dir, "/", name,
+                   ".pem", " -addext basicConstraints=critical,CA:TRUE",
+                   " -addext keyUsage=critical,keyCertSign,cRLSign"));
+}
+
+// A leaf `<dir>/<name>.{pem,key}` signed by `<dir>/<ca>.{pem,key}` with the
+// v3 extensions `ext` (one per line).
+bool MakeLeaf(const std::string& dir, const std::string& name, const std::string& ca,
+              const std::string& ext, int serial) {
+  const std::string base = absl::StrCat(dir, "/", name);
+  WriteFile(base + ".ext", ext);
+  return OpenSsl(absl::StrCat("req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes",
+                              " -subj /CN=", name, " -keyout ", base, ".key -out ", base,
+                              ".csr")) &&
+         OpenSsl(absl::StrCat("x509 -req -days 1 -in ", base, ".csr -CA ", dir, "/", ca,
+                              ".pem -CAkey ", dir, "/", ca, ".key -set_serial ", serial,
+                              " -extfile ", base, ".ext -out ", base, ".pem"));
+}
+
+absl::StatusOr<Pki> MakePki() {
+  const std::string dir = test_support::UniqueTempPath("server_tls_pki");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string server_ext =
+      "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+      "extendedKeyUsage=serverAuth\n"
+      "keyUsage=critical,digitalSignature\n";
+  const std::string client_ext =
+      "extendedKeyUsage=clientAuth\n"
+      "keyUsage=critical,digitalSignature\n";
+  if (!MakeCa(dir, "ca") || !MakeCa(dir, "other_ca") ||
+      !MakeLeaf(dir, "server", "ca", server_ext, 2) ||
+      !MakeLeaf(dir, "client", "ca", client_ext, 3) ||
+      !MakeLeaf(dir, "other_client", "other_ca", client_ext, 4)) {
+    return absl::InternalError(absl::StrCat("openssl failed making certificates in ", dir));
+  }
+  Pki p;
+  p.ca = Slurp(dir + "/ca.pem");
+  p.server_cert = Slurp(dir + "/server.pem");
+  p.server_key = Slurp(dir + "/server.key");
+  p.client_cert = Slurp(dir + "/client.pem");
+  p.client_key = Slurp(dir + "/client.key");
+  p.other_ca = Slurp(dir + "/other_ca.pem");
+  p.other_client_cert = Slurp(dir + "/other_client.pem");
+  p.other_client_key = Slurp(dir + "/other_client.key");
+  return p;
+}
+
+// GET http://127.0.0.1:<port><path> (HTTP/1.0, read to EOF); the body.
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket");
+  timeval timeout{/*tv_sec=*/10, /*tv_usec=*/0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return absl::UnavailableError("connect");
+  }
+  const std::string request =
+      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return absl::InternalError("send");
+  }
+  std::string response;
+  char buf[4096];
+  for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) {
+    response.append(buf, n);
+  }
+  close(fd);
+  const size_t body = response.find("\r\n\r\n");
+  if (body == std::string::npos) return absl::DataLossError(response);
+  if (!absl::StartsWith(response, "HTTP/1.1 200") && !absl::StartsWith(response, "HTTP/1.0 200")) {
+    return absl::InternalError(response.substr(0, body));
+  }
+  return response.substr(body + 4);
+}
+
+class ServerTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto p = Pipeline::Create(TinyModelWithTokenizer(), EngineOptions{});
+    ASSERT_TRUE(p.ok()) << p.status();
+    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
+    auto pki = MakePki();
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = new Pki(*std::move(pki));
+  }
+  static void TearDownTestSuite() {
+    delete pipeline_;
+    delete pki_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(pipeline_, nullptr);
+    ASSERT_NE(pki_, nullptr);
+    adapter_dir_ = test_support::UniqueTempPath(absl::StrCat(
+        "server_tls_adapters_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(adapter_dir_);
+  }
+
+  ServerOptions Options() {
+    ServerOptions o;
+    o.pipeline = *pipeline_;
+    o.adapter_dir = adapter_dir_;
+    o.address = "127.0.0.1:0";
+    o.cpu_workers = 2;
+    return o;
+  }
+
+  // As vlsm-server's main: the key pair, and with `client_ca` a required,
+  // verified client certificate.
+  static std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
+      const std::string& client_ca = "") {
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_key_cert_pairs.push_back({pki_->server_key, pki_->server_cert});
+    if (!client_ca.empty()) {
+      ssl.pem_root_certs = client_ca;
+      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    return grpc::SslServerCredentials(ssl);
+  }
+
+  static std::unique_ptr<VlsmServer> Start(ServerOptions o,
+                                           std::unique_ptr<ServerMetrics> metrics = nullptr) {
+    auto s = VlsmServer::Start(std::move(o), std::move(metrics));
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) return nullptr;
+    return *std::move(s);
+  }
+
+  // A TLS channel to 127.0.0.1:<port> verifying the server as "localhost"
+  // against `root`, presenting `cert`/`key` if set. Fresh per call (no
+  // subchannel sharing between the cases).
+  static std::shared_ptr<grpc::Channel> TlsChannel(int port, const std::string& root,
+                                                   const std::string& cert = "",
+                                                   const std::string& key = "") {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = root;
+    ssl.pem_cert_chain = cert;
+    ssl.pem_private_key = key;
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port), grpc::SslCredentials(ssl),
+                                     args);
+  }
+  static std::shared_ptr<grpc::Channel> InsecureChannel(int port) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+
+  // grpc.health.v1.Health/Check(""); must be SERVING when it succeeds.
+  static grpc::Status Check(const std::shared_ptr<grpc::Channel>& channel) {
+    auto stub = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    grpc::Status s = stub->Check(&ctx, req, &resp);
+    if (s.ok()) EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+    return s;
+  }
+
+  static grpc::Status Segment(const std::shared_ptr<grpc::Channel>& channel,
+                              const std::vector<std::string>& prompts, const std::string& task,
+                              std::vector<v1::SegmentResponse>* out) {
+    auto stub = v1::SegmentationService::NewStub(channel);
+    v1::SegmentRequest request;
+    request.mutable_image()->set_encoded(Image0());
+    for (const auto& p : prompts) request.add_prompts(p);
+    request.set_task(task);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    auto reader = stub->Segment(&ctx, request);
+    v1::SegmentResponse r;
+    while (reader->Read(&r)) out->push_back(r);
+    return reader->Finish();
+  }
+
+  static std::shared_ptr<const Pipeline>* pipeline_;
+  static Pki* pki_;
+  std::string adapter_dir_;
+};
+std::shared_ptr<const Pipeline>* ServerTlsTest::pipeline_ = nullptr;
+Pki* ServerTlsTest::pki_ = nullptr;
+
+TEST_F(ServerTlsTest, TlsClientTrustingTheCaSegments) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials();
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  auto channel = TlsChannel(server->port(), pki_->ca);
+  grpc::Status health = Check(channel);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " " << health.error_message();
+  std::vector<v1::SegmentResponse> out;
+  grpc::Status s = Segment(channel, {"a round polyp"}, "", &out);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_FALSE(out.empty());
+}
+
+TEST_F(ServerTlsTest, TlsServerRefusesPlaintextClients) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials();
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  grpc::Status s = Check(InsecureChannel(server->port()));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(ServerTlsTest, TlsClientTrustingAnotherCaFails) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials();
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  grpc::Status s = Check(TlsChannel(server->port(), pki_->other_ca));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(ServerTlsTest, MutualTlsClientWithACertFromTheClientCaSegments) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  auto channel = TlsChannel(server->port(), pki_->ca, pki_->client_cert, pki_->client_key);
+  grpc::Status health = Check(channel);
+  EXPECT_TRUE(health.ok()) << health.error_code() << " " << health.error_message();
+  std::vector<v1::SegmentResponse> out;
+  grpc::Status s = Segment(channel, {"a round polyp"}, "", &out);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_FALSE(out.empty());
+}
+
+TEST_F(ServerTlsTest, MutualTlsRefusesAClientWithoutACert) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  grpc::Status s = Check(TlsChannel(server->port(), pki_->ca));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+TEST_F(ServerTlsTest, MutualTlsRefusesAClientCertFromAnotherCa) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  grpc::Status s =
+      Check(TlsChannel(server->port(), pki_->ca, pki_->other_client_cert, pki_->other_client_key));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+// In a process that loads LibTorch (the real server): this failed with
+// prometheus-cpp's civetweb Exposer, whose 100 KiB thread stacks are smaller
+// than the process's static TLS; /metrics is now served by our own endpoint.
+TEST_F(ServerTlsTest, MetricsThroughTheServerCountRequestsWithoutPromptText) {
+  auto metrics = StartPrometheusMetrics("127.0.0.1:0");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  const int metrics_port = (*metrics)->port();
+  ASSERT_GT(metrics_port, 0);
+  auto server = Start(Options(), std::unique_ptr<ServerMetrics>(*std::move(metrics)));
+  ASSERT_NE(server, nullptr);
+  auto channel = InsecureChannel(server->port());
+
+  constexpr char kSecretPrompt[] = "zqxj secret prompt wombat";
+  constexpr char kUnknownTask[] = "no_such_task_qqq";
+  std::vector<v1::SegmentResponse> out;
+  grpc::Status ok = Segment(channel, {kSecretPrompt}, "", &out);
+  ASSERT_TRUE(ok.ok()) << ok.error_code() << " " << ok.error_message();
+  ASSERT_FALSE(out.empty());
+  out.clear();
+  grpc::Status missing = Segment(channel, {kSecretPrompt}, kUnknownTask, &out);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+
+  absl::StatusOr<std::string> text = HttpGet(metrics_port, "/metrics");
+  ASSERT_TRUE(text.ok()) << text.status();
+  // Both requests are recorded before the server finishes the call.
+  EXPECT_THAT(*text, HasSubstr("vlsm_requests_total{"));
+  bool ok_line = false, not_found_line = false;
+  std::istringstream lines(*text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!absl::StartsWith(line, "vlsm_requests_total{")) continue;
+    if (!absl::StrContains(line, "rpc=\"Segment\"")) continue;
+    ok_line |= absl::StrContains(line, "code=\"OK\"");
+    not_found_line |= absl::StrContains(line, "code=\"NOT_FOUND\"");
+  }
+  EXPECT_TRUE(ok_line) << *text;
+  EXPECT_TRUE(not_found_line) << *text;
+  EXPECT_THAT(*text, HasSubstr("vlsm_request_latency_seconds_count{stage=\"total\"}"));
+  EXPECT_THAT(*text, HasSubstr("vlsm_batch_size_count"));
+  EXPECT_THAT(*text, HasSubstr("vlsm_masks_total"));
+  // No request content in the exposition: neither the prompt (nor any word
+  // of it) nor the unknown task name (folded into "other").
+  for (const char* word : {kSecretPrompt, "zqxj", "wombat", kUnknownTask}) {
+    EXPECT_THAT(*text, Not(HasSubstr(word))) << word;
+  }
+}
+
+}  // namespace
+}  // namespace vlsm
