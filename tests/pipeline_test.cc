@@ -29,18 +29,7 @@ std::string Slurp(const std::string& path) {
 
 // clipseg-tiny's weights + the CLIP tokenizer files: a complete HF directory.
 std::string TinyModelWithTokenizer() {
-  const std::string dir = test_support::UniqueTempPath("tiny_with_tokenizer");
-  fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
-    fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json",
-                        "special_tokens_map.json"}) {
-    fs::copy_file(TestData(std::string("clip-tokenizer/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  return dir;
+  return test_support::TinyModelWithTokenizer("tiny_with_tokenizer");
 }
 
 const char* kImages[] = {"img0_rgb_200x150.png", "img1_gray_128x128.png", "img2_rgb_80x64.png"};

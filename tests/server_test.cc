@@ -36,18 +36,7 @@ std::string Slurp(const std::string& path) {
 }
 
 std::string TinyModelWithTokenizer() {
-  const std::string dir = test_support::UniqueTempPath("server_tiny_model");
-  fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
-    fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  for (const char* f :
-       {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
-    fs::copy_file(TestData(std::string("clip-tokenizer/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  return dir;
+  return test_support::TinyModelWithTokenizer("server_tiny_model");
 }
 
 std::string Image0() { return Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png")); }

@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/http_get.h"
 #include "health_check.grpc.pb.h"
 #include "server/prometheus_metrics.h"
 #include "server/server_builder.h"
@@ -53,18 +54,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 }
 
 std::string TinyModelWithTokenizer() {
-  const std::string dir = test_support::UniqueTempPath("server_tls_tiny_model");
-  fs::create_directories(dir);
-  for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
-    fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  for (const char* f :
-       {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
-    fs::copy_file(TestData(std::string("clip-tokenizer/") + f), dir + "/" + f,
-                  fs::copy_options::overwrite_existing);
-  }
-  return dir;
+  return test_support::TinyModelWithTokenizer("server_tls_tiny_model");
 }
 
 std::string Image0() { return Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png")); }
@@ -136,39 +126,7 @@ absl::StatusOr<Pki> MakePki() {
   return p;
 }
 
-// GET http://127.0.0.1:<port><path> (HTTP/1.0, read to EOF); the body.
-absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  timeval timeout{/*tv_sec=*/10, /*tv_usec=*/0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return absl::UnavailableError("connect");
-  }
-  const std::string request =
-      absl::StrCat("GET ", path, " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-  if (send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return absl::InternalError("send");
-  }
-  std::string response;
-  char buf[4096];
-  for (ssize_t n; (n = recv(fd, buf, sizeof(buf), 0)) > 0;) {
-    response.append(buf, n);
-  }
-  close(fd);
-  const size_t body = response.find("\r\n\r\n");
-  if (body == std::string::npos) return absl::DataLossError(response);
-  if (!absl::StartsWith(response, "HTTP/1.1 200") && !absl::StartsWith(response, "HTTP/1.0 200")) {
-    return absl::InternalError(response.substr(0, body));
-  }
-  return response.substr(body + 4);
-}
+using test_support::HttpGet;
 
 class ServerTlsTest : public ::testing::Test {
  protected:

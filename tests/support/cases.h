@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +31,31 @@ inline std::string TinyModelDir() { return TestData("clipseg-tiny"); }
 // would crash it (SIGBUS).
 inline std::string UniqueTempPath(const std::string& name) {
   return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid());
+}
+
+inline std::string ReadFileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A per-process copy of clipseg-tiny's weights plus the CLIP tokenizer files:
+// a complete HF model directory (weights, tokenizer, preprocessor config).
+inline std::string TinyModelWithTokenizer(const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string dir = UniqueTempPath(name);
+  fs::create_directories(dir);
+  for (const char* f : {"config.json", "model.safetensors", "preprocessor_config.json"}) {
+    fs::copy_file(TestData(std::string("clipseg-tiny/") + f), dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  for (const char* f :
+       {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(TestData(std::string("clip-tokenizer/") + f), dir + "/" + f,
+                  fs::copy_options::overwrite_existing);
+  }
+  return dir;
 }
 
 // A float32 tensor of the file as a HostTensor (empty shape if absent).
