@@ -12,6 +12,7 @@
 #include "client/commands.h"
 #include "client/connection.h"
 #include "client/flags.h"
+#include "model/cli_inputs.h"
 
 namespace {
 
@@ -42,7 +43,7 @@ int Report(const absl::Status& status) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
-  const std::vector<std::string> prompts = vlsm::client::ExtractPrompts(&argc, argv);
+  const std::vector<std::string> prompts = vlsm::ExtractRepeatedFlag("prompt", &argc, argv);
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
   const std::vector<std::string> rest(args.begin() + std::min<size_t>(2, args.size()), args.end());

@@ -42,24 +42,3 @@ ABSL_FLAG(bool, force, false, "delete: also delete versions a label points at.")
 ABSL_FLAG(std::string, service, "",
           "health: the service to check (\"\" = the whole server, or vlsm.v1.SegmentationService, "
           "vlsm.v1.AdapterAdmin).");
-
-namespace vlsm::client {
-
-std::vector<std::string> ExtractPrompts(int* argc, char** argv) {
-  std::vector<std::string> prompts;
-  int kept = 1;
-  for (int i = 1; i < *argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg.rfind("--prompt=", 0) == 0) {
-      prompts.push_back(arg.substr(9));
-    } else if (arg == "--prompt" && i + 1 < *argc) {
-      prompts.push_back(argv[++i]);
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  *argc = kept;
-  return prompts;
-}
-
-}  // namespace vlsm::client

@@ -1,6 +1,6 @@
 // vlsm-client's flags: the common connection flags (every subcommand) and
 // the subcommand flags. --prompt repeats and is pre-scanned from argv
-// (ExtractPrompts), so it is not an absl flag.
+// (vlsm::ExtractRepeatedFlag in model/cli_inputs.h), so it is not an absl flag.
 #ifndef VLSM_CLIENT_FLAGS_H_
 #define VLSM_CLIENT_FLAGS_H_
 
@@ -30,13 +30,5 @@ ABSL_DECLARE_FLAG(std::string, label);
 ABSL_DECLARE_FLAG(uint64_t, version);
 ABSL_DECLARE_FLAG(bool, force);
 ABSL_DECLARE_FLAG(std::string, service);
-
-namespace vlsm::client {
-
-// Removes every `--prompt TEXT` / `--prompt=TEXT` from argv (in order) and
-// returns the texts; absl flags cannot repeat.
-std::vector<std::string> ExtractPrompts(int* argc, char** argv);
-
-}  // namespace vlsm::client
 
 #endif  // VLSM_CLIENT_FLAGS_H_

@@ -19,6 +19,7 @@
 #include "client/commands.h"
 #include "client/flags.h"
 #include "client/progress.h"
+#include "model/cli_inputs.h"
 #include "model/safetensors.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
@@ -32,27 +33,6 @@ absl::StatusOr<v1::MaskEncoding> ParseEncoding(const std::string& name) {
   if (name == "rle") return v1::RLE;
   if (name == "probabilities") return v1::PROBABILITIES;
   return UsageError(absl::StrCat("--encoding must be png, rle or probabilities, not ", name));
-}
-
-// Files as given; folders expanded (sorted, recursive, hidden files skipped).
-std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs, bool* had_folder) {
-  std::vector<std::string> files;
-  for (const std::string& input : inputs) {
-    if (!fs::is_directory(input)) {
-      files.push_back(input);
-      continue;
-    }
-    *had_folder = true;
-    std::vector<std::string> found;
-    for (const auto& e : fs::recursive_directory_iterator(input)) {
-      if (e.is_regular_file() && e.path().filename().string()[0] != '.') {
-        found.push_back(e.path().string());
-      }
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
 }
 
 class Segmenter {
@@ -187,7 +167,7 @@ absl::Status RunSegment(const Connection& connection, const std::vector<std::str
   auto encoding = ParseEncoding(absl::GetFlag(FLAGS_encoding));
   if (!encoding.ok()) return encoding.status();
   bool had_folder = false;
-  std::vector<std::string> files = ExpandInputs(inputs, &had_folder);
+  std::vector<std::string> files = ExpandInputFiles(inputs, &had_folder);
   if (files.empty()) return absl::NotFoundError("no input files found");
   std::error_code ec;
   fs::create_directories(out_dir, ec);

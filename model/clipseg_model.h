@@ -44,7 +44,7 @@ struct ModelPlacement {
 };
 
 struct TextOutput {
-  torch::Tensor projected;                // [N, projection_dim]: text_projection(pooled)
+  torch::Tensor projected;                 // [N, projection_dim]: text_projection(pooled)
   std::vector<torch::Tensor> extract_eos;  // raw text hidden_states[k+1] at EOS, per extract layer
 };
 
@@ -64,9 +64,9 @@ class ClipSegModel {
                                     const std::vector<const AdapterWeights*>& rows,
                                     const Trace* trace = nullptr) const;
 
-  // input_ids [N, L] int64 (L covers every row's first EOS; later positions
-  // cannot change the result under the causal mask); attention_mask [N, L] or
-  // undefined. rows: dense adapters with text targets, or null.
+  // input_ids [N, L] int64, every id inside the vocabulary (L covers every row's first EOS; later
+  // positions cannot change the result under the causal mask); attention_mask [N, L] or undefined.
+  // rows: dense adapters with text targets, or null.
   TextOutput Text(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                   const std::vector<const AdapterWeights*>& rows,
                   const Trace* trace = nullptr) const;

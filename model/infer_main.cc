@@ -20,15 +20,16 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "model/cli_inputs.h"
 #include "model/engine.h"
 #include "model/infer_commands.h"
 #include "model/safetensors.h"
 
 ABSL_FLAG(std::string, model, "", "HF CLIPSeg model directory (config.json + model.safetensors)");
 ABSL_FLAG(std::string, adapter, "", "VLSM-Adapter .safetensors applied to every row (optional)");
-ABSL_FLAG(std::string, cases, "", "input safetensors with pixel_values, input_ids[, attention_mask]");
-ABSL_FLAG(std::string, out, "",
-          "segment: output folder; tensors/decode: output .safetensors file");
+ABSL_FLAG(std::string, cases, "",
+          "input safetensors with pixel_values, input_ids[, attention_mask]");
+ABSL_FLAG(std::string, out, "", "segment: output folder; tensors/decode: output .safetensors file");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda or cuda:N");
 ABSL_FLAG(std::string, dtype, "float32", "float32, bfloat16 or float16 (CUDA)");
 ABSL_FLAG(int, threads, 0, "torch intra-op threads (0 = all cores)");
@@ -117,33 +118,14 @@ absl::Status RunTensors() {
   std::vector<float> all;
   for (const HostTensor& l : *logits) all.insert(all.end(), l.data.begin(), l.data.end());
   const auto& shape = logits->front().shape;
-  TensorView out{"logits", DType::kF32, {batch, shape[0], shape[1]}, all.data(),
-                 all.size() * sizeof(float)};
+  TensorView out{
+      "logits", DType::kF32, {batch, shape[0], shape[1]}, all.data(), all.size() * sizeof(float)};
   auto bytes = SerializeSafetensors({out}, {{"format", "pt"}});
   if (!bytes.ok()) return bytes.status();
   return WriteFileAtomically(absl::GetFlag(FLAGS_out), *bytes);
 }
 
 }  // namespace vlsm
-
-// --prompt may repeat, which absl flags do not support: take the prompts out
-// of argv first.
-std::vector<std::string> ExtractPrompts(int* argc, char** argv) {
-  std::vector<std::string> prompts;
-  int kept = 1;
-  for (int i = 1; i < *argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--prompt=", 0) == 0) {
-      prompts.push_back(arg.substr(9));
-    } else if (arg == "--prompt" && i + 1 < *argc) {
-      prompts.push_back(argv[++i]);
-    } else {
-      argv[kept++] = argv[i];
-    }
-  }
-  *argc = kept;
-  return prompts;
-}
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -153,7 +135,7 @@ int main(int argc, char** argv) {
       "  vlsm-infer decode FILE --model DIR --out OUT.safetensors\n"
       "  vlsm-infer tensors --model DIR [--adapter FILE] --cases IN.safetensors --out "
       "OUT.safetensors");
-  std::vector<std::string> prompts = ExtractPrompts(&argc, argv);
+  std::vector<std::string> prompts = vlsm::ExtractRepeatedFlag("prompt", &argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
   std::vector<std::string> rest(args.begin() + std::min<size_t>(2, args.size()), args.end());

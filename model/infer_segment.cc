@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "model/cli_inputs.h"
 #include "model/clipseg_config.h"
 #include "model/image_input.h"
 #include "model/infer_commands.h"
@@ -61,26 +62,6 @@ absl::StatusOr<std::unique_ptr<Pipeline>> LoadPipeline() {
 std::optional<Window> RequestWindow() {
   if (absl::GetFlag(FLAGS_window_width) <= 0) return std::nullopt;
   return Window{absl::GetFlag(FLAGS_window_center), absl::GetFlag(FLAGS_window_width)};
-}
-
-// Files as given; folders expanded (sorted, recursive, hidden files skipped).
-std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const std::string& input : inputs) {
-    if (!fs::is_directory(input)) {
-      files.push_back(input);
-      continue;
-    }
-    std::vector<std::string> found;
-    for (const auto& e : fs::recursive_directory_iterator(input)) {
-      if (e.is_regular_file() && e.path().filename().string()[0] != '.') {
-        found.push_back(e.path().string());
-      }
-    }
-    std::sort(found.begin(), found.end());
-    files.insert(files.end(), found.begin(), found.end());
-  }
-  return files;
 }
 
 void Progress(size_t done, size_t total) {
@@ -131,7 +112,7 @@ absl::Status RunSegment(const std::vector<std::string>& prompt_flags,
   fs::create_directories(out_dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", out_dir));
 
-  const auto files = ExpandInputs(inputs);
+  const auto files = ExpandInputFiles(inputs);
   size_t masks = 0, failed = 0;
   double total_ms = 0;
   for (size_t i = 0; i < files.size(); ++i) {

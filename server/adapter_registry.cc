@@ -176,7 +176,7 @@ absl::StatusOr<std::shared_ptr<const AdapterVersion>> AdapterRegistry::Resolve(
   return it->second;
 }
 
-absl::Status AdapterRegistry::Probe(const Adapter& adapter) const {
+absl::Status AdapterRegistry::Probe(std::shared_ptr<const Adapter> adapter) const {
   // A built-in input at the model's native size: the outputs must be finite.
   const auto& c = engine_->config();
   const int64_t side = c.vision.image_size;
@@ -188,8 +188,7 @@ absl::Status AdapterRegistry::Probe(const Adapter& adapter) const {
   for (float& v : image.data) v = u(rng);
   SegmentQuery query;
   query.prompt.input_ids = {c.text.bos_token_id, c.text.eos_token_id};
-  std::shared_ptr<const Adapter> borrowed(std::shared_ptr<const Adapter>(), &adapter);
-  query.adapter = borrowed;
+  query.adapter = std::move(adapter);
   auto logits = engine_->Segment({image}, {query});
   if (!logits.ok()) return logits.status();
   for (float v : (*logits)[0].data) {
@@ -230,7 +229,7 @@ absl::StatusOr<std::shared_ptr<const AdapterVersion>> AdapterRegistry::Add(
   v->metadata = options.metadata;
   auto adapter = engine_->ParseAdapter(bytes);  // validated against the base model
   if (!adapter.ok()) return adapter.status();
-  if (auto s = Probe(**adapter); !s.ok()) return s;
+  if (auto s = Probe(*adapter); !s.ok()) return s;
   v->adapter = *adapter;
   v->prompts = options.prompts.empty() ? (*adapter)->metadata().prompts : options.prompts;
   v->threshold = options.threshold > 0 ? options.threshold : (*adapter)->metadata().threshold;

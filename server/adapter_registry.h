@@ -86,7 +86,7 @@ class AdapterRegistry {
  private:
   AdapterRegistry(const Engine* engine, std::string dir) : engine_(engine), dir_(std::move(dir)) {}
   absl::Status Load(std::vector<std::string>* warnings);
-  absl::Status Probe(const Adapter& adapter) const;
+  absl::Status Probe(std::shared_ptr<const Adapter> adapter) const;
   // Persists the index for `next` and publishes it.
   absl::Status Commit(std::shared_ptr<AdapterSnapshot> next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   std::string FilePath(const std::string& name, uint64_t version) const;
