@@ -14,12 +14,33 @@
 // Ownership: BuildDicomSeg reads its arguments during the call only.
 // Threading: safe to call concurrently (no shared state besides DCMTK's
 // process-wide dictionary).
+// Geometry: when every source has a Frame of Reference UID, Image Position
+// and Image Orientation (Patient) and Pixel Spacing (top level, or in the
+// per-frame / shared functional groups of an enhanced multi-frame source),
+// the SEG carries that Frame of Reference with per-frame Plane Position, shared
+// Plane Orientation and Pixel Measures, and its dimensions are (Referenced
+// Segment Number, Image Position Patient). Otherwise (e.g. secondary capture,
+// or a CT without geometry) the SEG has no Frame of Reference and no plane
+// functional groups, which DICOM allows because every frame names its source
+// image in the Derivation Image functional group; its dimensions are then
+// (Referenced Segment Number, In-Stack Position Number), the position being
+// the source's index + 1. Pixel Measures are kept whenever every source has
+// Pixel Spacing.
+//
+// Coded concepts: Segmented Property Category and Type default to SCT
+// 85756007 "Tissue" (CIDs 7150 / 7151); the algorithm family is DCM 123110
+// "Artificial Intelligence" (CID 7162). The full prompt also goes into
+// Segment Description. Text is written as UTF-8 (Specific Character Set
+// ISO_IR 192); the source's patient/study attributes are converted to it.
+//
 // Errors (no exception escapes): InvalidArgument when there is no source, a
-// source does not parse as a DICOM image, the sources disagree on Study
+// source does not parse as a DICOM image (or its frame is out of range, or
+// the same instance frame is given twice), the sources disagree on Study
 // Instance UID, Series Instance UID, Frame of Reference UID, Rows or Columns,
-// a mask's size is not rows*cols of its source, or there are no segments;
-// Internal when DCMTK refuses to build or write the object (the message says
-// why).
+// a segment does not have one mask per source, a mask's size is not
+// rows*cols of its source, there are no segments (or more than 65535), or the
+// algorithm name is empty; Internal when DCMTK refuses to build or write the
+// object (the message says why).
 #ifndef VLSM_MODEL_DICOM_SEG_H_
 #define VLSM_MODEL_DICOM_SEG_H_
 
@@ -32,11 +53,20 @@
 
 namespace vlsm {
 
+// A coded concept (Code Value, Coding Scheme Designator, Code Meaning).
+struct SegCode {
+  std::string value;
+  std::string scheme;
+  std::string meaning;
+};
+
 struct SegSegment {
   std::string label;  // the prompt (Segment Label, max 64 chars; longer is cut)
   // One mask per source instance, in the order of `sources`: rows*cols bytes,
   // row-major, 0 = background, anything else = inside.
   std::vector<std::vector<uint8_t>> frames;
+  SegCode category{"85756007", "SCT", "Tissue"};  // Segmented Property Category
+  SegCode type{"85756007", "SCT", "Tissue"};      // Segmented Property Type
 };
 
 struct SegProvenance {
@@ -51,13 +81,30 @@ struct SegProvenance {
 struct SegOptions {
   // Leave out frames whose mask is empty (default: keep every frame, so the
   // SEG has segments x sources frames).
+  // A segment whose masks are all empty still keeps its first frame, so
+  // that every segment stays in the object with at least one frame.
   bool omit_empty_frames = false;
+};
+
+// One source image frame: the Part 10 bytes of an instance and, for a
+// multi-frame instance, which frame (0-based) the masks belong to. The SEG
+// references multi-frame sources with Referenced Frame Number.
+struct SegSource {
+  std::string_view bytes;
+  int64_t frame = 0;
 };
 
 // sources: the Part 10 bytes of the source instances of ONE series, in slice
 // order (the caller sorts them along the slice normal). Returns the Part 10
 // bytes of the SEG instance (new SOP Instance and Series Instance UIDs).
 absl::StatusOr<std::string> BuildDicomSeg(const std::vector<std::string_view>& sources,
+                                          const std::vector<SegSegment>& segments,
+                                          const SegProvenance& provenance,
+                                          const SegOptions& options = {});
+
+// The same for sources given as instance frames (several frames of one
+// multi-frame instance, or single-frame instances with frame 0).
+absl::StatusOr<std::string> BuildDicomSeg(const std::vector<SegSource>& sources,
                                           const std::vector<SegSegment>& segments,
                                           const SegProvenance& provenance,
                                           const SegOptions& options = {});

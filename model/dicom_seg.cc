@@ -1,0 +1,487 @@
+#include "model/dicom_seg.h"
+
+#include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmfg/fgfracon.h>
+#include <dcmtk/dcmfg/fgpixmsr.h>
+#include <dcmtk/dcmfg/fgplanor.h>
+#include <dcmtk/dcmfg/fgplanpo.h>
+#include <dcmtk/dcmiod/iodmacro.h>
+#include <dcmtk/dcmseg/segdoc.h>
+#include <dcmtk/dcmseg/segment.h>
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "model/dicom_decode.h"
+#include "model/dicom_parse.h"
+
+namespace vlsm {
+namespace {
+
+using dicom_internal::ParsedDicom;
+using dicom_internal::ParseDicom;
+
+absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(what); }
+
+absl::Status Dcmtk(absl::string_view what, const OFCondition& cond) {
+  return absl::InternalError(absl::StrCat("DICOM SEG: ", what, ": ", cond.text()));
+}
+
+// Plane geometry of one source frame.
+struct Geometry {
+  std::optional<std::array<double, 3>> position;
+  std::optional<std::array<double, 6>> orientation;
+  std::optional<std::array<double, 2>> spacing;
+  std::optional<double> thickness;
+};
+
+struct Source {
+  DicomInfo info;
+  ParsedDicom parsed;
+  int64_t frame = 0;
+  Geometry geometry;
+};
+
+template <size_t N>
+std::optional<std::array<double, N>> GetFixed(DcmItem* item, const DcmTagKey& tag) {
+  DcmElement* element = nullptr;
+  if (item == nullptr || item->findAndGetElement(tag, element).bad() || element == nullptr ||
+      element->getVM() != N) {
+    return std::nullopt;
+  }
+  std::array<double, N> out;
+  for (size_t i = 0; i < N; ++i) {
+    OFString text;
+    if (element->getOFString(text, i).bad() || !absl::SimpleAtod(text.c_str(), &out[i])) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+// The item of functional group macro `macro` for `frame`: per-frame first,
+// then shared (enhanced multi-frame objects).
+DcmItem* FunctionalGroup(DcmItem& ds, int64_t frame, const DcmTagKey& macro) {
+  DcmItem* group = nullptr;
+  DcmItem* item = nullptr;
+  if (ds.findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, group,
+                                static_cast<signed long>(frame))
+          .good() &&
+      group->findAndGetSequenceItem(macro, item, 0).good()) {
+    return item;
+  }
+  if (ds.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, group, 0).good() &&
+      group->findAndGetSequenceItem(macro, item, 0).good()) {
+    return item;
+  }
+  return nullptr;
+}
+
+Geometry ReadGeometry(const DicomInfo& info, DcmDataset& ds, int64_t frame) {
+  Geometry g{info.image_position_patient, info.image_orientation_patient, info.pixel_spacing,
+             info.slice_thickness};
+  if (!g.position) {
+    g.position = GetFixed<3>(FunctionalGroup(ds, frame, DCM_PlanePositionSequence),
+                             DCM_ImagePositionPatient);
+  }
+  if (!g.orientation) {
+    g.orientation = GetFixed<6>(FunctionalGroup(ds, frame, DCM_PlaneOrientationSequence),
+                                DCM_ImageOrientationPatient);
+  }
+  DcmItem* measures = FunctionalGroup(ds, frame, DCM_PixelMeasuresSequence);
+  if (!g.spacing) g.spacing = GetFixed<2>(measures, DCM_PixelSpacing);
+  if (!g.thickness) {
+    if (auto t = GetFixed<1>(measures, DCM_SliceThickness)) g.thickness = (*t)[0];
+  }
+  return g;
+}
+
+absl::StatusOr<std::vector<Source>> ReadSources(const std::vector<SegSource>& in) {
+  if (in.empty()) return Invalid("DICOM SEG: no source image");
+  std::vector<Source> out;
+  out.reserve(in.size());
+  std::set<std::pair<std::string, int64_t>> seen;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const std::string which = absl::StrCat("DICOM SEG: source ", i, ": ");
+    const absl::string_view bytes(in[i].bytes.data(), in[i].bytes.size());
+    absl::StatusOr<DicomInfo> info = ReadDicomInfo(bytes);
+    if (!info.ok()) return Invalid(absl::StrCat(which, info.status().message()));
+    absl::StatusOr<ParsedDicom> parsed = ParseDicom(bytes, DecodeLimits());
+    if (!parsed.ok()) return Invalid(absl::StrCat(which, parsed.status().message()));
+    if (in[i].frame < 0 || in[i].frame >= info->frames) {
+      return Invalid(absl::StrCat(which, "frame ", in[i].frame, " out of range (", info->frames,
+                                  " frame(s))"));
+    }
+    if (info->sop_class_uid.empty() || info->sop_instance_uid.empty() ||
+        info->study_instance_uid.empty() || info->series_instance_uid.empty()) {
+      return Invalid(
+          absl::StrCat(which, "missing SOP Class, SOP Instance, Study or Series Instance UID"));
+    }
+    if (info->rows > 0xFFFF || info->cols > 0xFFFF) return Invalid(which + "image too large");
+    if (!seen.emplace(info->sop_instance_uid, in[i].frame).second) {
+      return Invalid(absl::StrCat(which, "repeats an earlier source instance frame"));
+    }
+    Source s{*std::move(info), *std::move(parsed), in[i].frame, {}};
+    s.geometry = ReadGeometry(s.info, *s.parsed.dataset, s.frame);
+    if (!out.empty()) {
+      const DicomInfo& a = out.front().info;
+      const DicomInfo& b = s.info;
+      const char* differs = a.study_instance_uid != b.study_instance_uid     ? "Study Instance UID"
+                            : a.series_instance_uid != b.series_instance_uid ? "Series Instance UID"
+                            : a.frame_of_reference_uid != b.frame_of_reference_uid
+                                ? "Frame of Reference UID"
+                            : a.rows != b.rows ? "Rows"
+                            : a.cols != b.cols ? "Columns"
+                                               : nullptr;
+      if (differs) return Invalid(absl::StrCat(which, differs, " differs from source 0"));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// DICOM value representations: no backslash (value separator) or control
+// characters; at most `max_chars` characters, cut on a UTF-8 boundary.
+std::string Clean(std::string_view text, size_t max_chars) {
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    const bool starts_char = (c & 0xC0) != 0x80;
+    if (starts_char && chars++ == max_chars) break;
+    if (c == '\\') {
+      out.push_back('/');
+    } else if (c < 0x20 || c == 0x7F) {
+      out.push_back(' ');
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string Ds(double v) {
+  // DS holds at most 16 characters.
+  char buf[32];
+  OFStandard::ftoa(buf, sizeof(buf), v, OFStandard::ftoa_uppercase, 0, 10);
+  std::string s(buf);
+  if (s.size() > 16) {
+    OFStandard::ftoa(buf, sizeof(buf), v, OFStandard::ftoa_uppercase, 0, 8);
+    s = buf;
+  }
+  return s;
+}
+
+CodeSequenceMacro Code(const SegCode& code) {
+  return CodeSequenceMacro(code.value.c_str(), code.scheme.c_str(), code.meaning.c_str());
+}
+
+bool Complete(const Geometry& g) { return g.position && g.orientation && g.spacing; }
+
+// Pixel Measures shared by every frame: the first source's spacing (and
+// slice thickness when every source has the same).
+absl::Status AddSharedGeometry(DcmSegmentation& seg, const std::vector<Source>& sources,
+                               bool planes) {
+  const Geometry& g0 = sources.front().geometry;
+  FGPixelMeasures measures;
+  OFCondition c = measures.setPixelSpacing(
+      absl::StrCat(Ds((*g0.spacing)[0]), "\\", Ds((*g0.spacing)[1])).c_str());
+  const bool same_thickness =
+      g0.thickness && std::all_of(sources.begin(), sources.end(), [&](const Source& s) {
+        return s.geometry.thickness == g0.thickness;
+      });
+  if (c.good() && same_thickness) c = measures.setSliceThickness(Ds(*g0.thickness).c_str());
+  if (c.good()) c = seg.addForAllFrames(measures);
+  if (c.bad()) return Dcmtk("pixel measures", c);
+  if (!planes) return absl::OkStatus();
+  const std::array<double, 6>& o = *g0.orientation;
+  std::unique_ptr<FGPlaneOrientationPatient> orientation(FGPlaneOrientationPatient::createMinimal(
+      Ds(o[0]).c_str(), Ds(o[1]).c_str(), Ds(o[2]).c_str(), Ds(o[3]).c_str(), Ds(o[4]).c_str(),
+      Ds(o[5]).c_str()));
+  if (orientation == nullptr) return absl::InternalError("DICOM SEG: plane orientation");
+  c = seg.addForAllFrames(*orientation);
+  if (c.bad()) return Dcmtk("plane orientation", c);
+  return absl::OkStatus();
+}
+
+absl::Status AddReferences(DcmSegmentation& seg, const std::vector<Source>& sources) {
+  auto* series = new IODSeriesAndInstanceReferenceMacro::ReferencedSeriesItem;
+  seg.getCommonInstanceReference().getReferencedSeriesItems().push_back(series);
+  OFCondition c = series->setSeriesInstanceUID(sources.front().info.series_instance_uid.c_str());
+  std::set<std::string> added;
+  for (const Source& s : sources) {
+    if (c.bad()) break;
+    if (!added.insert(s.info.sop_instance_uid).second) continue;
+    c = series->addReference(s.info.sop_class_uid.c_str(), s.info.sop_instance_uid.c_str());
+  }
+  if (c.bad()) return Dcmtk("referenced series", c);
+  return absl::OkStatus();
+}
+
+absl::Status SetDerivation(FGDerivationImage& fg, const Source& s) {
+  fg.clearData();
+  DerivationImageItem* item = nullptr;
+  OFCondition c =
+      fg.addDerivationImageItem(CodeSequenceMacro("113076", "DCM", "Segmentation"), "", item);
+  if (c.bad()) return Dcmtk("derivation image", c);
+  auto* source = new SourceImageItem;
+  item->getSourceImageItems().push_back(source);
+  c = source->getPurposeOfReferenceCode().set("121322", "DCM",
+                                              "Source image for image processing operation");
+  ImageSOPInstanceReferenceMacro& ref = source->getImageSOPInstanceReference();
+  if (c.good()) c = ref.setReferencedSOPClassUID(s.info.sop_class_uid.c_str());
+  if (c.good()) c = ref.setReferencedSOPInstanceUID(s.info.sop_instance_uid.c_str());
+  if (c.good() && s.info.frames > 1) {
+    c = ref.addReferencedFrameNumber(static_cast<Uint16>(s.frame + 1));
+  }
+  if (c.bad()) return Dcmtk("source image reference", c);
+  return absl::OkStatus();
+}
+
+bool Empty(const std::vector<uint8_t>& mask) {
+  return std::all_of(mask.begin(), mask.end(), [](uint8_t v) { return v == 0; });
+}
+
+absl::Status AddSegmentsAndFrames(DcmSegmentation& seg, const std::vector<Source>& sources,
+                                  const std::vector<SegSegment>& segments,
+                                  const SegProvenance& provenance, const SegOptions& options,
+                                  bool planes, std::vector<const std::vector<uint8_t>*>* added) {
+  FGPlanePosPatient position;
+  FGFrameContent content;
+  FGDerivationImage derivation;
+  OFVector<FGBase*> per_frame{&content, &derivation};
+  if (planes) per_frame.push_back(&position);
+  const std::string algorithm = Clean(provenance.algorithm_name, 64);
+  for (const SegSegment& in : segments) {
+    DcmSegment* raw = nullptr;
+    OFCondition c =
+        DcmSegment::create(raw, Clean(in.label, 64).c_str(), Code(in.category), Code(in.type),
+                           DcmSegTypes::SAT_AUTOMATIC, algorithm.c_str());
+    if (c.bad()) return Dcmtk("segment", c);
+    std::unique_ptr<DcmSegment> segment(raw);
+    if (c.good()) c = segment->setSegmentDescription(Clean(in.label, 1024).c_str());
+    AlgorithmIdentificationMacro id;
+    if (c.good()) c = id.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence");
+    if (c.good()) c = id.setAlgorithmName(algorithm.c_str());
+    if (c.good() && !provenance.algorithm_version.empty()) {
+      c = id.setAlgorithmVersion(Clean(provenance.algorithm_version, 64).c_str());
+    }
+    if (c.good()) c = segment->setSegmentationAlgorithmIdentification(id);
+    Uint16 number = 0;
+    if (c.good()) c = seg.addSegment(segment.get(), number);
+    if (c.bad()) return Dcmtk("segment", c);
+    segment.release();  // owned by `seg`
+
+    const bool all_empty =
+        std::all_of(in.frames.begin(), in.frames.end(), [](const auto& m) { return Empty(m); });
+    for (size_t i = 0; i < sources.size(); ++i) {
+      const std::vector<uint8_t>& mask = in.frames[i];
+      if (options.omit_empty_frames && Empty(mask) && !(all_empty && i == 0)) continue;
+      const Source& s = sources[i];
+      c = content.setDimensionIndexValues(number, 0);
+      if (c.good()) c = content.setDimensionIndexValues(static_cast<Uint32>(i + 1), 1);
+      if (c.good() && !planes) c = content.setStackID("1");
+      if (c.good() && !planes) c = content.setInStackPositionNumber(static_cast<Uint32>(i + 1));
+      if (c.good() && planes) {
+        const std::array<double, 3>& p = *s.geometry.position;
+        c = position.setImagePositionPatient(Ds(p[0]).c_str(), Ds(p[1]).c_str(), Ds(p[2]).c_str());
+      }
+      if (c.bad()) return Dcmtk("frame content", c);
+      if (absl::Status st = SetDerivation(derivation, s); !st.ok()) return st;
+      // addFrame only reads the pixels (it packs them into bits).
+      c = seg.addFrame(const_cast<Uint8*>(mask.data()), number, per_frame);
+      if (c.bad()) return Dcmtk("frame", c);
+      added->push_back(&mask);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMasks(const std::vector<Source>& sources,
+                        const std::vector<SegSegment>& segments) {
+  if (segments.empty()) return Invalid("DICOM SEG: no segment");
+  if (segments.size() > 0xFFFF) return Invalid("DICOM SEG: more than 65535 segments");
+  const size_t pixels = static_cast<size_t>(sources.front().info.rows * sources.front().info.cols);
+  for (size_t k = 0; k < segments.size(); ++k) {
+    if (segments[k].frames.size() != sources.size()) {
+      return Invalid(absl::StrCat("DICOM SEG: segment ", k, " has ", segments[k].frames.size(),
+                                  " masks for ", sources.size(), " sources"));
+    }
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (segments[k].frames[i].size() != pixels) {
+        return Invalid(absl::StrCat("DICOM SEG: segment ", k, " mask ", i, " has ",
+                                    segments[k].frames[i].size(), " pixels, expected ",
+                                    sources[i].info.rows, "x", sources[i].info.cols));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Binary frames back to back, one bit per pixel, least significant bit
+// first, with no padding between frames (PS3.5 8.1.1), padded to even
+// length. DCMTK 3.6.7 clears the used bits of the last byte when a frame's
+// size is not a multiple of 8, so the bits are packed here.
+std::string PackFrames(const std::vector<const std::vector<uint8_t>*>& frames) {
+  size_t total = 0;
+  for (const auto* f : frames) total += f->size();
+  std::string out((total + 7) / 8, '\0');
+  if (out.size() % 2 != 0) out.push_back('\0');
+  size_t bit = 0;
+  for (const auto* f : frames) {
+    for (uint8_t v : *f) {
+      if (v != 0) out[bit / 8] = static_cast<char>(out[bit / 8] | (1 << (bit % 8)));
+      ++bit;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> WritePart10(DcmFileFormat& file) {
+  const E_TransferSyntax xfer = EXS_LittleEndianExplicit;
+  OFCondition c = file.validateMetaInfo(xfer);
+  if (c.bad()) return Dcmtk("meta information", c);
+  std::string out(file.calcElementLength(xfer, EET_ExplicitLength), '\0');
+  DcmOutputBufferStream stream(out.data(), out.size());
+  file.transferInit();
+  c = file.write(stream, xfer, EET_ExplicitLength, nullptr);
+  file.transferEnd();
+  if (c.bad()) return Dcmtk("write", c);
+  void* buffer = nullptr;
+  offile_off_t length = 0;
+  stream.flushBuffer(buffer, length);
+  out.resize(static_cast<size_t>(stream.tell()));
+  return out;
+}
+
+absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
+                                  const std::vector<SegSegment>& segments,
+                                  const SegProvenance& provenance, const SegOptions& options) {
+  const DicomInfo& first = sources.front().info;
+  const bool planes = !first.frame_of_reference_uid.empty() &&
+                      std::all_of(sources.begin(), sources.end(),
+                                  [](const Source& s) { return Complete(s.geometry); });
+  const bool measures = std::all_of(sources.begin(), sources.end(),
+                                    [](const Source& s) { return s.geometry.spacing.has_value(); });
+
+  IODGeneralEquipmentModule::EquipmentInfo equipment(
+      provenance.manufacturer.empty() ? "vlsm-serve" : Clean(provenance.manufacturer, 64).c_str(),
+      "vlsm-serve", "0",
+      provenance.software_version.empty() ? "unknown"
+                                          : Clean(provenance.software_version, 64).c_str());
+  ContentIdentificationMacro content;
+  OFCondition c = content.setContentLabel("VLSM_SEG");
+  if (c.good()) c = content.setContentDescription(Clean(provenance.algorithm_name, 64).c_str());
+  if (c.good()) c = content.setContentCreatorName("vlsm-serve");
+  if (c.good()) c = content.setInstanceNumber("1");
+  if (c.bad()) return Dcmtk("content identification", c);
+
+  DcmSegmentation* raw = nullptr;
+  c = DcmSegmentation::createBinarySegmentation(
+      raw, static_cast<Uint16>(first.rows), static_cast<Uint16>(first.cols), equipment, content);
+  if (c.bad()) return Dcmtk("create", c);
+  std::unique_ptr<DcmSegmentation> seg(raw);
+
+  // Patient, study and (when the planes are known) frame of reference, as
+  // UTF-8.
+  DcmDataset& ds0 = *sources.front().parsed.dataset;
+  if (ds0.tagExistsWithValue(DCM_SpecificCharacterSet)) {
+    c = ds0.convertToUTF8();
+    if (c.bad()) return Invalid(absl::StrCat("DICOM SEG: source 0: character set: ", c.text()));
+  }
+  c = seg->importHierarchy(ds0, OFTrue, OFTrue, planes, OFFalse, OFFalse);
+  if (c.bad()) return Dcmtk("import patient/study", c);
+  if (!planes) {
+    // DICOM makes the Frame of Reference module optional when every frame
+    // has a Derivation Image; DCMTK 3.6.7 still writes it as type 1.
+    seg->getRules()->deleteRule(DCM_FrameOfReferenceUID);
+    seg->getRules()->deleteRule(DCM_PositionReferenceIndicator);
+  }
+
+  IODGeneralSeriesModule& series = seg->getSeries();
+  c = series.setSeriesNumber(absl::StrCat(provenance.series_number).c_str());
+  if (c.good() && !provenance.series_description.empty()) {
+    c = series.setSeriesDescription(Clean(provenance.series_description, 64).c_str());
+  }
+  if (c.bad()) return Dcmtk("series", c);
+
+  IODMultiframeDimensionModule& dims = seg->getDimensions();
+  char dim_uid[100];
+  dcmGenerateUniqueIdentifier(dim_uid, SITE_INSTANCE_UID_ROOT);
+  c = dims.addDimensionIndex(DCM_ReferencedSegmentNumber, dim_uid,
+                             DCM_SegmentIdentificationSequence, "Referenced Segment Number");
+  if (c.good()) {
+    c = planes ? dims.addDimensionIndex(DCM_ImagePositionPatient, dim_uid,
+                                        DCM_PlanePositionSequence, "Image Position Patient")
+               : dims.addDimensionIndex(DCM_InStackPositionNumber, dim_uid,
+                                        DCM_FrameContentSequence, "In-Stack Position Number");
+  }
+  if (c.bad()) return Dcmtk("dimensions", c);
+
+  if (measures) {
+    if (absl::Status st = AddSharedGeometry(*seg, sources, planes); !st.ok()) return st;
+  }
+  if (absl::Status st = AddReferences(*seg, sources); !st.ok()) return st;
+  std::vector<const std::vector<uint8_t>*> frames;
+  if (absl::Status st =
+          AddSegmentsAndFrames(*seg, sources, segments, provenance, options, planes, &frames);
+      !st.ok()) {
+    return st;
+  }
+
+  DcmFileFormat file;
+  c = seg->writeDataset(*file.getDataset());
+  if (c.bad()) return Dcmtk("build", c);
+  const std::string bits = PackFrames(frames);
+  c = file.getDataset()->putAndInsertUint8Array(
+      DCM_PixelData, reinterpret_cast<const Uint8*>(bits.data()), bits.size());
+  if (c.bad()) return Dcmtk("pixel data", c);
+  c = file.getDataset()->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
+  if (c.bad()) return Dcmtk("character set", c);
+  return WritePart10(file);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> BuildDicomSeg(const std::vector<SegSource>& sources,
+                                          const std::vector<SegSegment>& segments,
+                                          const SegProvenance& provenance,
+                                          const SegOptions& options) {
+  try {
+    if (provenance.algorithm_name.empty()) {
+      return Invalid("DICOM SEG: the algorithm name is required (AUTOMATIC segments)");
+    }
+    absl::StatusOr<std::vector<Source>> read = ReadSources(sources);
+    if (!read.ok()) return read.status();
+    if (absl::Status st = CheckMasks(*read, segments); !st.ok()) return st;
+    return Build(*read, segments, provenance, options);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("DICOM SEG: ", e.what()));
+  }
+}
+
+absl::StatusOr<std::string> BuildDicomSeg(const std::vector<std::string_view>& sources,
+                                          const std::vector<SegSegment>& segments,
+                                          const SegProvenance& provenance,
+                                          const SegOptions& options) {
+  std::vector<SegSource> frames;
+  frames.reserve(sources.size());
+  for (std::string_view bytes : sources) frames.push_back(SegSource{bytes, 0});
+  return BuildDicomSeg(frames, segments, provenance, options);
+}
+
+}  // namespace vlsm

@@ -1,0 +1,20 @@
+# DICOM SEG tests. Fixtures: tests/data/dicom-seg (copies of pydicom's test
+# files, see its README). Included from tests/CMakeLists.txt.
+if(NOT TARGET vlsm_dicom_seg)
+  return()
+endif()
+find_package(DCMTK CONFIG REQUIRED)
+vlsm_test(dicom_seg_test vlsm_dicom_seg DCMTK::dcmseg DCMTK::dcmfg DCMTK::dcmiod
+  DCMTK::dcmdata DCMTK::ofstd)
+
+# External check: dcmdump (package dcmtk) and pydicom (python3-pydicom, with
+# numpy, under /usr/bin/python3) read the SEGs the samples writer makes.
+add_executable(dicom_seg_samples dicom_seg_samples.cc)
+target_include_directories(dicom_seg_samples PRIVATE ${PROJECT_SOURCE_DIR})
+target_compile_definitions(dicom_seg_samples PRIVATE VLSM_TESTDATA="${VLSM_TESTDATA}")
+target_link_libraries(dicom_seg_samples PRIVATE vlsm_dicom_seg nlohmann_json::nlohmann_json
+  DCMTK::dcmdata DCMTK::ofstd)
+find_program(VLSM_DCMDUMP dcmdump)
+add_test(NAME dicom_seg_external_check
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/dicom_seg_check.py
+          --samples $<TARGET_FILE:dicom_seg_samples> --dcmdump ${VLSM_DCMDUMP})

@@ -1,0 +1,436 @@
+// BuildDicomSeg: SEGs made from pydicom's CT_small / MR_small, a 3-slice
+// series synthesised from CT_small, sources without geometry, a secondary
+// capture with an odd frame size and a multi-frame source, each read back with
+// DCMTK's dcmseg; and every InvalidArgument case of model/dicom_seg.h.
+#include "model/dicom_seg.h"
+
+#include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
+#include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmfg/fgfracon.h>
+#include <dcmtk/dcmfg/fgplanpo.h>
+#include <dcmtk/dcmfg/fgseg.h>
+#include <dcmtk/dcmseg/segdoc.h>
+#include <dcmtk/dcmseg/segment.h>
+#include <dcmtk/dcmseg/segutils.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tests/support/dicom_series.h"
+
+namespace vlsm {
+namespace {
+
+using test_support::ParsePart10;
+using test_support::ReadBytes;
+using test_support::SegData;
+
+SegProvenance Provenance() {
+  SegProvenance p;
+  p.algorithm_name = "CLIPSeg clipseg-tiny + polyp@3";
+  p.algorithm_version = "vlsm-serve 0.1; base sha256:abcd; adapter polyp@3";
+  return p;
+}
+
+// A filled rectangle [r0,r1) x [c0,c1) of value 1 (or `value`).
+std::vector<uint8_t> Box(int rows, int cols, int r0, int r1, int c0, int c1, uint8_t value = 1) {
+  std::vector<uint8_t> m(rows * cols, 0);
+  for (int r = r0; r < r1; ++r) {
+    for (int c = c0; c < c1; ++c) m[r * cols + c] = value;
+  }
+  return m;
+}
+
+std::string Str(DcmItem& item, const DcmTagKey& tag) {
+  OFString v;
+  item.findAndGetOFStringArray(tag, v);
+  return v.c_str();
+}
+
+// A SEG read back by DCMTK: the dataset and the dcmseg object over it.
+struct ReadBack {
+  std::unique_ptr<DcmFileFormat> file;
+  std::unique_ptr<DcmSegmentation> seg;
+  Uint16 rows = 0, cols = 0;
+
+  DcmDataset& ds() { return *file->getDataset(); }
+  std::vector<uint8_t> Frame(size_t k) {
+    std::unique_ptr<DcmIODTypes::Frame> unpacked(
+        DcmSegUtils::unpackBinaryFrame(seg->getFrame(k), rows, cols));
+    if (!unpacked) return {};
+    return std::vector<uint8_t>(unpacked->pixData, unpacked->pixData + rows * cols);
+  }
+  Uint16 SegmentOf(size_t k) {
+    auto* fg = static_cast<FGSegmentation*>(
+        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_SEGMENTATION));
+    Uint16 n = 0;
+    if (fg) fg->getReferencedSegmentNumber(n);
+    return n;
+  }
+  std::string SourceOf(size_t k) {
+    auto* fg = static_cast<FGDerivationImage*>(
+        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_DERIVATIONIMAGE));
+    if (!fg || fg->getDerivationImageItems().size() != 1) return "";
+    auto& sources = fg->getDerivationImageItems()[0]->getSourceImageItems();
+    if (sources.size() != 1) return "";
+    OFString uid;
+    sources[0]->getImageSOPInstanceReference().getReferencedSOPInstanceUID(uid);
+    return uid.c_str();
+  }
+  std::optional<std::array<double, 3>> PositionOf(size_t k) {
+    auto* fg = static_cast<FGPlanePosPatient*>(
+        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_PLANEPOSPATIENT));
+    std::array<double, 3> p;
+    if (!fg || fg->getImagePositionPatient(p[0], p[1], p[2]).bad()) return std::nullopt;
+    return p;
+  }
+  std::vector<std::string> ReferencedInstances(std::string* series_uid) {
+    std::vector<std::string> out;
+    auto& series = seg->getCommonInstanceReference().getReferencedSeriesItems();
+    if (series.size() != 1) return out;
+    OFString uid;
+    series[0]->getSeriesInstanceUID(uid);
+    *series_uid = uid.c_str();
+    for (SOPInstanceReferenceMacro* ref : series[0]->getReferencedInstanceItems()) {
+      ref->getReferencedSOPInstanceUID(uid);
+      out.push_back(uid.c_str());
+    }
+    return out;
+  }
+};
+
+ReadBack Load(const std::string& bytes) {
+  ReadBack r;
+  r.file = ParsePart10(bytes);
+  if (!r.file) {
+    ADD_FAILURE() << "the SEG does not parse";
+    return r;
+  }
+  EXPECT_EQ(Str(*r.file->getMetaInfo(), DCM_TransferSyntaxUID),
+            UID_LittleEndianExplicitTransferSyntax);
+  DcmDataset copy(*r.file->getDataset());
+  DcmSegmentation* seg = nullptr;
+  const OFCondition c = DcmSegmentation::loadDataset(copy, seg);
+  EXPECT_TRUE(c.good()) << c.text();
+  r.seg.reset(seg);
+  r.file->getDataset()->findAndGetUint16(DCM_Rows, r.rows);
+  r.file->getDataset()->findAndGetUint16(DCM_Columns, r.cols);
+  return r;
+}
+
+TEST(DicomSegTest, CtSmallOneSegment) {
+  const std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  std::unique_ptr<DcmFileFormat> src = ParsePart10(ct);
+  ASSERT_TRUE(src);
+  const std::vector<uint8_t> mask = Box(128, 128, 10, 50, 20, 90);
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{ct}, {{"liver", {mask}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  DcmDataset& ds = r.ds();
+  EXPECT_EQ(Str(ds, DCM_SOPClassUID), UID_SegmentationStorage);
+  EXPECT_EQ(Str(ds, DCM_Modality), "SEG");
+  EXPECT_EQ(Str(ds, DCM_SegmentationType), "BINARY");
+  EXPECT_EQ(Str(ds, DCM_StudyInstanceUID), Str(*src->getDataset(), DCM_StudyInstanceUID));
+  EXPECT_EQ(Str(ds, DCM_PatientID), Str(*src->getDataset(), DCM_PatientID));
+  EXPECT_EQ(Str(ds, DCM_SpecificCharacterSet), "ISO_IR 192");
+  EXPECT_NE(Str(ds, DCM_SeriesInstanceUID), Str(*src->getDataset(), DCM_SeriesInstanceUID));
+  EXPECT_EQ(Str(ds, DCM_FrameOfReferenceUID), Str(*src->getDataset(), DCM_FrameOfReferenceUID));
+  EXPECT_EQ(Str(ds, DCM_ContentLabel), "VLSM_SEG");
+  EXPECT_EQ(Str(ds, DCM_SeriesNumber), "9001");
+  EXPECT_EQ(Str(ds, DCM_Manufacturer), "vlsm-serve");
+
+  ASSERT_EQ(r.seg->getNumberOfFrames(), 1u);
+  ASSERT_EQ(r.seg->getNumberOfSegments(), 1u);
+  DcmSegment* segment = r.seg->getSegment(1);
+  ASSERT_NE(segment, nullptr);
+  OFString s;
+  segment->getSegmentLabel(s);
+  EXPECT_EQ(s, "liver");
+  EXPECT_EQ(segment->getSegmentAlgorithmType(), DcmSegTypes::SAT_AUTOMATIC);
+  segment->getSegmentAlgorithmName(s);
+  EXPECT_EQ(s, "CLIPSeg clipseg-tiny + polyp@3");
+  segment->getSegmentationAlgorithmIdentification().getAlgorithmVersion(s);
+  EXPECT_EQ(s, "vlsm-serve 0.1; base sha256:abcd; adapter polyp@3");
+  segment->getSegmentedPropertyCategoryCode().getCodeValue(s);
+  EXPECT_EQ(s, "85756007");
+  segment->getSegmentedPropertyTypeCode().getCodingSchemeDesignator(s);
+  EXPECT_EQ(s, "SCT");
+
+  std::string series;
+  EXPECT_EQ(r.ReferencedInstances(&series),
+            std::vector<std::string>{Str(*src->getDataset(), DCM_SOPInstanceUID)});
+  EXPECT_EQ(series, Str(*src->getDataset(), DCM_SeriesInstanceUID));
+  EXPECT_EQ(r.SourceOf(0), Str(*src->getDataset(), DCM_SOPInstanceUID));
+  auto p = r.PositionOf(0);
+  ASSERT_TRUE(p);
+  EXPECT_NEAR((*p)[0], -158.135803, 1e-6);
+  EXPECT_NEAR((*p)[1], -179.035797, 1e-6);
+  EXPECT_NEAR((*p)[2], -75.699997, 1e-6);
+  EXPECT_EQ(r.SegmentOf(0), 1);
+  EXPECT_EQ(r.Frame(0), mask);
+}
+
+TEST(DicomSegTest, MrSmallNonZeroMaskValuesAreInside) {
+  const std::string mr = ReadBytes(SegData("MR_small.dcm"));
+  std::vector<uint8_t> mask = Box(64, 64, 5, 30, 5, 60, 255);
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{mr}, {{"brain", {mask}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  for (uint8_t& v : mask) v = v ? 1 : 0;
+  EXPECT_EQ(r.Frame(0), mask);
+  EXPECT_EQ(r.rows, 64);
+}
+
+TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
+  const auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 3, 5.0);
+  ASSERT_EQ(slices.size(), 3u);
+  std::vector<std::string_view> sources;
+  for (const auto& s : slices) sources.push_back(s.bytes);
+  const std::vector<uint8_t> empty(128 * 128, 0);
+  SegSegment a{"liver", {Box(128, 128, 0, 10, 0, 10), empty, Box(128, 128, 100, 128, 0, 128)}};
+  SegSegment b{"spleen", {empty, Box(128, 128, 60, 61, 3, 4), empty}};
+  auto seg = BuildDicomSeg(sources, {a, b}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  ASSERT_EQ(r.seg->getNumberOfFrames(), 6u);
+  ASSERT_EQ(r.seg->getNumberOfSegments(), 2u);
+  OFString label;
+  r.seg->getSegment(2)->getSegmentLabel(label);
+  EXPECT_EQ(label, "spleen");
+  std::string series;
+  const std::vector<std::string> refs = r.ReferencedInstances(&series);
+  ASSERT_EQ(refs.size(), 3u);
+  for (size_t k = 0; k < 6; ++k) {  // segment-major, then slice order
+    const SegSegment& in = k < 3 ? a : b;
+    const auto& slice = slices[k % 3];
+    EXPECT_EQ(refs[k % 3], slice.sop_instance_uid);
+    EXPECT_EQ(r.SegmentOf(k), k < 3 ? 1 : 2) << k;
+    EXPECT_EQ(r.SourceOf(k), slice.sop_instance_uid) << k;
+    EXPECT_EQ(r.Frame(k), in.frames[k % 3]) << k;
+    auto p = r.PositionOf(k);
+    ASSERT_TRUE(p) << k;
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR((*p)[i], slice.position[i], 1e-6) << k;
+  }
+  EXPECT_EQ(Str(r.ds(), DCM_FrameOfReferenceUID),
+            Str(*ParsePart10(slices[0].bytes)->getDataset(), DCM_FrameOfReferenceUID));
+
+  // omit_empty_frames drops exactly the empty frames.
+  auto omitted = BuildDicomSeg(sources, {a, b}, Provenance(), SegOptions{true});
+  ASSERT_TRUE(omitted.ok()) << omitted.status();
+  ReadBack o = Load(*omitted);
+  ASSERT_TRUE(o.seg);
+  ASSERT_EQ(o.seg->getNumberOfFrames(), 3u);
+  EXPECT_EQ(o.SourceOf(0), slices[0].sop_instance_uid);
+  EXPECT_EQ(o.SourceOf(1), slices[2].sop_instance_uid);
+  EXPECT_EQ(o.SourceOf(2), slices[1].sop_instance_uid);
+  EXPECT_EQ(o.SegmentOf(2), 2);
+  EXPECT_EQ(o.Frame(1), a.frames[2]);
+  EXPECT_EQ(o.Frame(2), b.frames[1]);
+  // The instance references still name every source.
+  EXPECT_EQ(o.ReferencedInstances(&series).size(), 3u);
+}
+
+TEST(DicomSegTest, AllEmptySegmentKeepsItsFirstFrameWhenOmitting) {
+  const auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 2, 2.5);
+  ASSERT_EQ(slices.size(), 2u);
+  const std::vector<uint8_t> empty(128 * 128, 0);
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{slices[0].bytes, slices[1].bytes},
+                           {{"nothing", {empty, empty}}}, Provenance(), SegOptions{true});
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  ASSERT_EQ(r.seg->getNumberOfFrames(), 1u);
+  EXPECT_EQ(r.SourceOf(0), slices[0].sop_instance_uid);
+  EXPECT_EQ(r.Frame(0), empty);
+}
+
+TEST(DicomSegTest, SourceWithoutGeometryHasNoFrameOfReference) {
+  const std::string ct =
+      test_support::StripGeometry(ReadBytes(SegData("CT_small.dcm")), /*drop_spacing=*/true);
+  ASSERT_FALSE(ct.empty());
+  const std::vector<uint8_t> mask = Box(128, 128, 1, 2, 3, 4);
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{ct}, {{"x", {mask}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
+  EXPECT_FALSE(r.PositionOf(0));
+  EXPECT_EQ(r.Frame(0), mask);
+  auto* content = static_cast<FGFrameContent*>(
+      r.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_FRAMECONTENT));
+  ASSERT_NE(content, nullptr);
+  Uint32 position = 0;
+  content->getInStackPositionNumber(position);
+  EXPECT_EQ(position, 1u);
+}
+
+TEST(DicomSegTest, FrameOfReferenceWithoutPositionIsDropped) {
+  // A Frame of Reference UID but no Image Position: nothing to place frames
+  // with, so the SEG goes without (the derivation references suffice).
+  std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  ct = test_support::WithAttribute(ct, DCM_ImagePositionPatient, "");
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{ct},
+                           {{"x", {std::vector<uint8_t>(128 * 128, 1)}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
+}
+
+TEST(DicomSegTest, SecondaryCaptureOddFrameSize) {
+  // 3x3 frames: 9 bits each, packed without padding between frames.
+  const std::string sc = ReadBytes(SegData("SC_rgb_small_odd.dcm"));
+  const std::vector<uint8_t> m1{1, 0, 1, 0, 1, 0, 1, 1, 1};
+  const std::vector<uint8_t> m2{0, 1, 0, 1, 0, 1, 0, 0, 1};
+  auto seg =
+      BuildDicomSeg(std::vector<std::string_view>{sc}, {{"a", {m1}}, {"b", {m2}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  ASSERT_EQ(r.seg->getNumberOfFrames(), 2u);
+  EXPECT_EQ(r.Frame(0), m1);
+  EXPECT_EQ(r.Frame(1), m2);
+}
+
+TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbers) {
+  const std::string sc = ReadBytes(SegData("SC_rgb_rle_2frame.dcm"));
+  const std::vector<uint8_t> m0 = Box(100, 100, 0, 50, 0, 50);
+  const std::vector<uint8_t> m1 = Box(100, 100, 50, 100, 50, 100);
+  auto seg =
+      BuildDicomSeg(std::vector<SegSource>{{sc, 1}, {sc, 0}}, {{"a", {m1, m0}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  ASSERT_EQ(r.seg->getNumberOfFrames(), 2u);
+  EXPECT_EQ(r.Frame(0), m1);
+  EXPECT_EQ(r.Frame(1), m0);
+  std::string series;
+  EXPECT_EQ(r.ReferencedInstances(&series).size(), 1u);  // one instance, once
+  for (Uint16 k = 0; k < 2; ++k) {
+    auto* fg = static_cast<FGDerivationImage*>(
+        r.seg->getFunctionalGroups().get(k, DcmFGTypes::EFG_DERIVATIONIMAGE));
+    ASSERT_NE(fg, nullptr);
+    OFVector<Uint16> frames;
+    fg->getDerivationImageItems()[0]
+        ->getSourceImageItems()[0]
+        ->getImageSOPInstanceReference()
+        .getReferencedFrameNumber(frames);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0], k == 0 ? 2 : 1);
+  }
+}
+
+TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
+  const std::string mr = ReadBytes(SegData("MR_small.dcm"));
+  const std::string prompt = std::string(70, 'a') + "\\b";
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{mr},
+                           {{prompt, {std::vector<uint8_t>(64 * 64, 0)}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  OFString v;
+  r.seg->getSegment(1)->getSegmentLabel(v);
+  EXPECT_EQ(v, std::string(64, 'a'));
+  r.seg->getSegment(1)->getSegmentDescription(v);
+  EXPECT_EQ(v, std::string(70, 'a') + "/b");
+}
+
+// --- InvalidArgument cases ---------------------------------------------------
+
+class DicomSegInvalidTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ct_ = ReadBytes(SegData("CT_small.dcm"));
+    mr_ = ReadBytes(SegData("MR_small.dcm"));
+    mask_ = std::vector<uint8_t>(128 * 128, 1);
+  }
+  absl::Status Build(const std::vector<std::string_view>& sources, size_t masks = 0) {
+    if (masks == 0) masks = sources.size();
+    SegSegment s{"x", std::vector<std::vector<uint8_t>>(masks, mask_)};
+    return BuildDicomSeg(sources, {s}, Provenance()).status();
+  }
+  void ExpectInvalid(const absl::Status& s, const std::string& words) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_NE(std::string(s.message()).find(words), std::string::npos) << s;
+  }
+  std::string ct_, mr_;
+  std::vector<uint8_t> mask_;
+};
+
+TEST_F(DicomSegInvalidTest, NoSource) {
+  ExpectInvalid(Build(std::vector<std::string_view>{}), "no source");
+}
+
+TEST_F(DicomSegInvalidTest, NotDicom) {
+  ExpectInvalid(Build({"not a dicom file at all"}), "source 0");
+}
+
+TEST_F(DicomSegInvalidTest, NoPixelData) {
+  std::unique_ptr<DcmFileFormat> f = ParsePart10(ct_);
+  f->getDataset()->findAndDeleteElement(DCM_PixelData);
+  const std::string bytes = test_support::WritePart10(*f);
+  ExpectInvalid(Build({bytes}), "Pixel Data");
+}
+
+TEST_F(DicomSegInvalidTest, SourcesDisagree) {
+  const auto slices = test_support::SynthesizeSeries(ct_, 2, 1.0);
+  ASSERT_EQ(slices.size(), 2u);
+  ExpectInvalid(Build({slices[0].bytes, ct_}), "Study Instance UID");
+  const std::string study = test_support::WithAttribute(
+      test_support::WithAttribute(ct_, DCM_SOPInstanceUID, test_support::NewUid()),
+      DCM_SeriesInstanceUID, test_support::NewUid());
+  ExpectInvalid(Build({ct_, study}), "Series Instance UID");
+  const std::string for_uid = test_support::WithAttribute(
+      test_support::WithAttribute(ct_, DCM_SOPInstanceUID, test_support::NewUid()),
+      DCM_FrameOfReferenceUID, test_support::NewUid());
+  ExpectInvalid(Build({ct_, for_uid}), "Frame of Reference UID");
+  // Same instance frame twice.
+  ExpectInvalid(Build({ct_, ct_}), "repeats");
+}
+
+TEST_F(DicomSegInvalidTest, SizesDisagree) {
+  std::unique_ptr<DcmFileFormat> f = ParsePart10(mr_);
+  DcmDataset* d = f->getDataset();
+  std::unique_ptr<DcmFileFormat> c = ParsePart10(ct_);
+  for (const DcmTagKey& tag :
+       {DCM_StudyInstanceUID, DCM_SeriesInstanceUID, DCM_FrameOfReferenceUID}) {
+    d->putAndInsertString(tag, Str(*c->getDataset(), tag).c_str());
+  }
+  const std::string mr_in_ct_series = test_support::WritePart10(*f);
+  ExpectInvalid(Build({ct_, mr_in_ct_series}), "Rows");
+}
+
+TEST_F(DicomSegInvalidTest, MaskCountAndSize) {
+  ExpectInvalid(Build({ct_}, 2), "2 masks for 1 sources");
+  mask_.pop_back();
+  ExpectInvalid(Build({ct_}), "expected 128x128");
+}
+
+TEST_F(DicomSegInvalidTest, NoSegments) {
+  ExpectInvalid(BuildDicomSeg(std::vector<std::string_view>{ct_}, {}, Provenance()).status(),
+                "no segment");
+}
+
+TEST_F(DicomSegInvalidTest, NoAlgorithmName) {
+  SegProvenance p;
+  ExpectInvalid(BuildDicomSeg(std::vector<std::string_view>{ct_}, {{"x", {mask_}}}, p).status(),
+                "algorithm name");
+}
+
+TEST_F(DicomSegInvalidTest, FrameOutOfRange) {
+  ExpectInvalid(
+      BuildDicomSeg(std::vector<SegSource>{{ct_, 1}}, {{"x", {mask_}}}, Provenance()).status(),
+      "out of range");
+  ExpectInvalid(
+      BuildDicomSeg(std::vector<SegSource>{{ct_, -1}}, {{"x", {mask_}}}, Provenance()).status(),
+      "out of range");
+}
+
+}  // namespace
+}  // namespace vlsm
