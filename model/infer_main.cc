@@ -21,11 +21,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/cli_inputs.h"
+#include "model/default_model.h"
 #include "model/engine.h"
 #include "model/infer_commands.h"
 #include "model/safetensors.h"
 
-ABSL_FLAG(std::string, model, "", "HF CLIPSeg model directory (config.json + model.safetensors)");
+ABSL_FLAG(std::string, model, "",
+          "HF CLIPSeg model directory (config.json + model.safetensors + tokenizer files); "
+          "default: the embedded default model (model/default, or $VLSM_DEFAULT_MODEL)");
 ABSL_FLAG(std::string, adapter, "", "VLSM-Adapter .safetensors applied to every row (optional)");
 ABSL_FLAG(std::string, cases, "",
           "input safetensors with pixel_values, input_ids[, attention_mask]");
@@ -137,6 +140,10 @@ int main(int argc, char** argv) {
       "OUT.safetensors");
   std::vector<std::string> prompts = vlsm::ExtractRepeatedFlag("prompt", &argc, argv);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_model).empty()) {
+    // Without --model every subcommand uses the embedded default model.
+    if (auto dir = vlsm::DefaultModelDir(); dir.ok()) absl::SetFlag(&FLAGS_model, *dir);
+  }
   const std::string command = args.size() > 1 ? args[1] : "";
   std::vector<std::string> rest(args.begin() + std::min<size_t>(2, args.size()), args.end());
   absl::Status status;
