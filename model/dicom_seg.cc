@@ -192,10 +192,23 @@ CodeSequenceMacro Code(const SegCode& code) {
 
 bool Complete(const Geometry& g) { return g.position && g.orientation && g.spacing; }
 
+// How the frames are placed: with a Frame of Reference (`planes`), the plane
+// orientation is shared unless the sources differ in it.
+struct Layout {
+  bool planes = false;
+  bool orientation_per_frame = false;
+};
+
+std::unique_ptr<FGPlaneOrientationPatient> Orientation(const std::array<double, 6>& o) {
+  return std::unique_ptr<FGPlaneOrientationPatient>(FGPlaneOrientationPatient::createMinimal(
+      Ds(o[0]).c_str(), Ds(o[1]).c_str(), Ds(o[2]).c_str(), Ds(o[3]).c_str(), Ds(o[4]).c_str(),
+      Ds(o[5]).c_str()));
+}
+
 // Pixel Measures shared by every frame: the first source's spacing (and
 // slice thickness when every source has the same).
 absl::Status AddSharedGeometry(DcmSegmentation& seg, const std::vector<Source>& sources,
-                               bool planes) {
+                               const Layout& layout) {
   const Geometry& g0 = sources.front().geometry;
   FGPixelMeasures measures;
   OFCondition c = measures.setPixelSpacing(
@@ -207,11 +220,8 @@ absl::Status AddSharedGeometry(DcmSegmentation& seg, const std::vector<Source>& 
   if (c.good() && same_thickness) c = measures.setSliceThickness(Ds(*g0.thickness).c_str());
   if (c.good()) c = seg.addForAllFrames(measures);
   if (c.bad()) return Dcmtk("pixel measures", c);
-  if (!planes) return absl::OkStatus();
-  const std::array<double, 6>& o = *g0.orientation;
-  std::unique_ptr<FGPlaneOrientationPatient> orientation(FGPlaneOrientationPatient::createMinimal(
-      Ds(o[0]).c_str(), Ds(o[1]).c_str(), Ds(o[2]).c_str(), Ds(o[3]).c_str(), Ds(o[4]).c_str(),
-      Ds(o[5]).c_str()));
+  if (!layout.planes || layout.orientation_per_frame) return absl::OkStatus();
+  std::unique_ptr<FGPlaneOrientationPatient> orientation = Orientation(*g0.orientation);
   if (orientation == nullptr) return absl::InternalError("DICOM SEG: plane orientation");
   c = seg.addForAllFrames(*orientation);
   if (c.bad()) return Dcmtk("plane orientation", c);
@@ -259,7 +269,9 @@ bool Empty(const std::vector<uint8_t>& mask) {
 absl::Status AddSegmentsAndFrames(DcmSegmentation& seg, const std::vector<Source>& sources,
                                   const std::vector<SegSegment>& segments,
                                   const SegProvenance& provenance, const SegOptions& options,
-                                  bool planes, std::vector<const std::vector<uint8_t>*>* added) {
+                                  const Layout& layout,
+                                  std::vector<const std::vector<uint8_t>*>* added) {
+  const bool planes = layout.planes;
   FGPlanePosPatient position;
   FGFrameContent content;
   FGDerivationImage derivation;
@@ -302,8 +314,15 @@ absl::Status AddSegmentsAndFrames(DcmSegmentation& seg, const std::vector<Source
       }
       if (c.bad()) return Dcmtk("frame content", c);
       if (absl::Status st = SetDerivation(derivation, s); !st.ok()) return st;
+      std::unique_ptr<FGPlaneOrientationPatient> orientation;
+      OFVector<FGBase*> groups = per_frame;
+      if (planes && layout.orientation_per_frame) {
+        orientation = Orientation(*s.geometry.orientation);
+        if (orientation == nullptr) return absl::InternalError("DICOM SEG: plane orientation");
+        groups.push_back(orientation.get());
+      }
       // addFrame only reads the pixels (it packs them into bits).
-      c = seg.addFrame(const_cast<Uint8*>(mask.data()), number, per_frame);
+      c = seg.addFrame(const_cast<Uint8*>(mask.data()), number, groups);
       if (c.bad()) return Dcmtk("frame", c);
       added->push_back(&mask);
     }
@@ -372,9 +391,15 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
                                   const std::vector<SegSegment>& segments,
                                   const SegProvenance& provenance, const SegOptions& options) {
   const DicomInfo& first = sources.front().info;
-  const bool planes = !first.frame_of_reference_uid.empty() &&
-                      std::all_of(sources.begin(), sources.end(),
-                                  [](const Source& s) { return Complete(s.geometry); });
+  Layout layout;
+  const bool planes = layout.planes =
+      !first.frame_of_reference_uid.empty() &&
+      std::all_of(sources.begin(), sources.end(),
+                  [](const Source& s) { return Complete(s.geometry); });
+  layout.orientation_per_frame =
+      planes && std::any_of(sources.begin(), sources.end(), [&](const Source& s) {
+        return *s.geometry.orientation != *sources.front().geometry.orientation;
+      });
   const bool measures = std::all_of(sources.begin(), sources.end(),
                                     [](const Source& s) { return s.geometry.spacing.has_value(); });
 
@@ -419,6 +444,9 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
   }
   if (c.bad()) return Dcmtk("series", c);
 
+  // DCMTK would check the dimensions against functional groups it has not
+  // written yet (and warn on stderr for every object).
+  seg->setCheckDimensionsOnWrite(OFFalse);
   IODMultiframeDimensionModule& dims = seg->getDimensions();
   char dim_uid[100];
   dcmGenerateUniqueIdentifier(dim_uid, SITE_INSTANCE_UID_ROOT);
@@ -433,12 +461,12 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
   if (c.bad()) return Dcmtk("dimensions", c);
 
   if (measures) {
-    if (absl::Status st = AddSharedGeometry(*seg, sources, planes); !st.ok()) return st;
+    if (absl::Status st = AddSharedGeometry(*seg, sources, layout); !st.ok()) return st;
   }
   if (absl::Status st = AddReferences(*seg, sources); !st.ok()) return st;
   std::vector<const std::vector<uint8_t>*> frames;
   if (absl::Status st =
-          AddSegmentsAndFrames(*seg, sources, segments, provenance, options, planes, &frames);
+          AddSegmentsAndFrames(*seg, sources, segments, provenance, options, layout, &frames);
       !st.ok()) {
     return st;
   }

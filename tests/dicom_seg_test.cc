@@ -7,6 +7,7 @@
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmfg/fgderimg.h>
 #include <dcmtk/dcmfg/fgfracon.h>
+#include <dcmtk/dcmfg/fgplanor.h>
 #include <dcmtk/dcmfg/fgplanpo.h>
 #include <dcmtk/dcmfg/fgseg.h>
 #include <dcmtk/dcmseg/segdoc.h>
@@ -234,6 +235,29 @@ TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
   EXPECT_EQ(o.Frame(2), b.frames[1]);
   // The instance references still name every source.
   EXPECT_EQ(o.ReferencedInstances(&series).size(), 3u);
+}
+
+TEST(DicomSegTest, DifferingOrientationsGoPerFrame) {
+  auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 2, 1.0);
+  ASSERT_EQ(slices.size(), 2u);
+  slices[1].bytes =
+      test_support::WithAttribute(slices[1].bytes, DCM_ImageOrientationPatient, "0\\1\\0\\1\\0\\0");
+  const std::vector<uint8_t> mask(128 * 128, 1);
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{slices[0].bytes, slices[1].bytes},
+                           {{"x", {mask, mask}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  for (Uint32 k = 0; k < 2; ++k) {
+    OFBool per_frame = OFFalse;
+    auto* fg = static_cast<FGPlaneOrientationPatient*>(
+        r.seg->getFunctionalGroups().get(k, DcmFGTypes::EFG_PLANEORIENTPATIENT, per_frame));
+    ASSERT_NE(fg, nullptr);
+    EXPECT_TRUE(per_frame);
+    OFString first;
+    fg->getImageOrientationPatient(first, 0);
+    EXPECT_EQ(std::stod(first.c_str()), k == 0 ? 1.0 : 0.0);
+  }
 }
 
 TEST(DicomSegTest, AllEmptySegmentKeepsItsFirstFrameWhenOmitting) {
