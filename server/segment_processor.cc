@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "model/dicom_seg.h"
 #include "model/mask.h"
 #include "model/preprocess.h"
 #include "server/request_image.h"
@@ -40,9 +41,33 @@ absl::Status Validate(const v1::SegmentRequest& request) {
     }
   }
   if (request.options().mask_encoding() == v1::DICOM_SEG) {
-    return absl::UnimplementedError("DICOM_SEG masks are not implemented yet");
+    if (!request.image().has_encoded()) {
+      return absl::InvalidArgumentError(
+          "mask_encoding DICOM_SEG needs a DICOM image (Part 10 bytes), not raw pixels");
+    }
+    if (request.options().model_size()) {
+      return absl::InvalidArgumentError(
+          "mask_encoding DICOM_SEG covers the source image's pixels; model_size is not allowed");
+    }
   }
   return absl::OkStatus();
+}
+
+// What made the masks, for the SEG's audit trail: the base model's weights
+// fingerprint and the adapter name@version (and its file's sha256).
+SegProvenance Provenance(const std::string& base_fingerprint, const AdapterVersion* adapter) {
+  SegProvenance p;
+  auto short_hash = [](std::string hash) {
+    if (hash.rfind("sha256:", 0) == 0) hash = hash.substr(7);
+    return "sha256:" + hash.substr(0, 16);
+  };
+  p.algorithm_name = adapter == nullptr ? "vlsm-serve CLIPSeg (base model)"
+                                        : absl::StrCat("vlsm-serve CLIPSeg + ", adapter->name, "@",
+                                                       adapter->version);
+  p.algorithm_version = absl::StrCat("base ", short_hash(base_fingerprint));
+  if (adapter != nullptr)
+    absl::StrAppend(&p.algorithm_version, "; adapter ", short_hash(adapter->sha256));
+  return p;
 }
 
 // Fills `mask` with the encoding the request asked for.
@@ -108,6 +133,10 @@ void SegmentProcessor::Prepare(std::shared_ptr<Job> job) const {
     if (!prompt.ok()) return job->call.done(prompt.status());
     task->prompts.push_back(*std::move(prompt));
   }
+  if (request.options().mask_encoding() == v1::DICOM_SEG && prepared->decoded.format != "dicom") {
+    return job->call.done(absl::InvalidArgumentError(absl::StrCat(
+        "mask_encoding DICOM_SEG needs a DICOM image; this one is ", prepared->decoded.format)));
+  }
   job->decoded = std::move(prepared->decoded);
   task->image = std::move(prepared->pixel_values);
   task->adapter = job->adapter;
@@ -125,6 +154,23 @@ void SegmentProcessor::Prepare(std::shared_ptr<Job> job) const {
   };
   metrics_->SetQueueDepth(batcher_->queue_depth());
   if (absl::Status s = batcher_->Submit(std::move(task)); !s.ok()) job->call.done(s);
+}
+
+absl::Status SegmentProcessor::EncodeSeg(const Job& job, size_t k, const std::vector<uint8_t>& bits,
+                                         v1::Mask* mask) const {
+  const v1::Image& image = job.call.request->image();
+  SegSegment segment;
+  segment.label = job.prompts[k];
+  segment.frames.push_back(bits);
+  auto seg = BuildDicomSeg(
+      std::vector<SegSource>{{std::string_view(image.encoded()), int64_t{image.frame()}}},
+      {std::move(segment)}, Provenance(pipeline_->engine().fingerprint(), job.adapter.get()));
+  if (!seg.ok()) return seg.status();
+  mask->set_height(job.decoded.height);
+  mask->set_width(job.decoded.width);
+  mask->set_encoding(v1::DICOM_SEG);
+  mask->set_data(*std::move(seg));
+  return absl::OkStatus();
 }
 
 void SegmentProcessor::Encode(std::shared_ptr<Job> job, std::vector<HostTensor> logits,
@@ -148,7 +194,11 @@ void SegmentProcessor::Encode(std::shared_ptr<Job> job, std::vector<HostTensor> 
     r.set_prompt(job->prompts[k]);
     r.set_task(task);
     r.set_adapter_version(job->adapter ? job->adapter->version : 0);
-    if (absl::Status s = EncodeMask(options, l, bits, h, w, r.mutable_mask()); !s.ok()) {
+    if (options.mask_encoding() == v1::DICOM_SEG) {
+      if (absl::Status s = EncodeSeg(*job, k, bits, r.mutable_mask()); !s.ok()) {
+        return job->call.done(s);
+      }
+    } else if (absl::Status s = EncodeMask(options, l, bits, h, w, r.mutable_mask()); !s.ok()) {
       return job->call.done(s);
     }
     r.mutable_mask()->set_threshold(job->threshold);

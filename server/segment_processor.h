@@ -13,10 +13,17 @@
 // so a label swap or delete never changes admitted work.
 // Threading: Start and NotifyCancelled are safe from any thread. `done` runs
 // exactly once per OK Start, on a pool or batcher thread, and must not block.
+// DICOM_SEG: each response's mask is a DICOM SEG (model/dicom_seg.h) of the
+// request's DICOM instance (its `frame` for a multi-frame one) with one
+// segment labelled with the response's prompt; the algorithm name and version
+// name the base model's weights fingerprint and the adapter name@version.
+//
 // Errors: Start returns InvalidArgument (missing image, too many or too long
-// prompts, no prompt at all), NotFound (unknown task), Unimplemented
-// (DICOM_SEG) without calling `done`. `done` gets InvalidArgument for an
-// undecodable image or prompt, the batcher's admission error
+// prompts, no prompt at all, DICOM_SEG for raw pixels or with model_size),
+// NotFound (unknown task) without calling `done`. `done` gets
+// InvalidArgument for an undecodable image or prompt, DICOM_SEG for an image
+// that is not DICOM or a DICOM the SEG cannot reference (e.g. no UIDs), the
+// batcher's admission error
 // (RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, CANCELLED, UNAVAILABLE) or its
 // outcome, or the responses.
 #ifndef VLSM_SERVER_SEGMENT_PROCESSOR_H_
@@ -75,6 +82,8 @@ class SegmentProcessor {
   void Prepare(std::shared_ptr<Job> job) const;
   void Encode(std::shared_ptr<Job> job, std::vector<HostTensor> logits,
               const BatchStats& stats) const;
+  absl::Status EncodeSeg(const Job& job, size_t k, const std::vector<uint8_t>& bits,
+                         v1::Mask* mask) const;
 
   const Pipeline* pipeline_;
   const AdapterRegistry* registry_;

@@ -18,3 +18,10 @@ find_program(VLSM_DCMDUMP dcmdump)
 add_test(NAME dicom_seg_external_check
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/dicom_seg_check.py
           --samples $<TARGET_FILE:dicom_seg_samples> --dcmdump ${VLSM_DCMDUMP})
+
+# mask_encoding = DICOM_SEG through an in-process vlsm-server.
+if(TARGET vlsm_service)
+  find_package(gRPC CONFIG REQUIRED)
+  vlsm_test(dicom_seg_service_test vlsm_service vlsm_format gRPC::grpc++ DCMTK::dcmseg
+    DCMTK::dcmfg DCMTK::dcmiod DCMTK::dcmdata DCMTK::ofstd PROPERTIES TIMEOUT 300)
+endif()

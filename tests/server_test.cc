@@ -241,7 +241,7 @@ TEST_F(ServerTest, EncodingsOverlayAndModelSize) {
 
   req.mutable_options()->set_mask_encoding(v1::DICOM_SEG);
   got.clear();
-  EXPECT_EQ(Segment(req, &got).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(Segment(req, &got).error_code(), grpc::StatusCode::INVALID_ARGUMENT);  // not DICOM
 }
 
 TEST_F(ServerTest, BadRequestsGetTheirCodes) {

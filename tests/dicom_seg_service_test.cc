@@ -1,0 +1,271 @@
+// mask_encoding = DICOM_SEG through a real in-process vlsm-server (tiny
+// model): Segment and SegmentStream answer a DICOM input with one SEG per
+// prompt, read back with DCMTK; non-DICOM input is INVALID_ARGUMENT.
+#include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
+#include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmseg/segdoc.h>
+#include <dcmtk/dcmseg/segment.h>
+#include <dcmtk/dcmseg/segutils.h>
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "model/image_decode.h"
+#include "server/server_builder.h"
+#include "tests/support/cases.h"
+#include "tests/support/dicom_series.h"
+#include "vlsm/v1/segmentation.grpc.pb.h"
+
+namespace vlsm {
+namespace {
+
+using test_support::ParsePart10;
+using test_support::ReadBytes;
+using test_support::SegData;
+
+std::string Str(DcmItem& item, const DcmTagKey& tag) {
+  OFString v;
+  item.findAndGetOFStringArray(tag, v);
+  return v.c_str();
+}
+
+struct ParsedSeg {
+  std::unique_ptr<DcmFileFormat> file;
+  std::unique_ptr<DcmSegmentation> seg;
+};
+
+ParsedSeg ParseSeg(const std::string& bytes) {
+  ParsedSeg p;
+  p.file = ParsePart10(bytes);
+  if (!p.file) return p;
+  DcmDataset copy(*p.file->getDataset());
+  DcmSegmentation* seg = nullptr;
+  if (DcmSegmentation::loadDataset(copy, seg).good()) p.seg.reset(seg);
+  return p;
+}
+
+class DicomSegServiceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto p = Pipeline::Create(test_support::TinyModelWithTokenizer("dicom_seg_service_model"),
+                              EngineOptions{});
+    ASSERT_TRUE(p.ok()) << p.status();
+    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
+  }
+  static void TearDownTestSuite() { delete pipeline_; }
+
+  void SetUp() override {
+    ServerOptions o;
+    o.pipeline = *pipeline_;
+    o.adapter_dir = test_support::UniqueTempPath("dicom_seg_service_adapters");
+    std::filesystem::remove_all(o.adapter_dir);
+    o.address = "127.0.0.1:0";
+    o.cpu_workers = 2;
+    auto s = VlsmServer::Start(std::move(o), nullptr);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = *std::move(s);
+    stub_ = v1::SegmentationService::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    ct_ = ReadBytes(SegData("CT_small.dcm"));
+  }
+
+  v1::SegmentRequest Request(const std::string& image, v1::MaskEncoding encoding,
+                             const std::string& task = "") {
+    v1::SegmentRequest r;
+    r.mutable_image()->set_encoded(image);
+    r.add_prompts("liver");
+    r.add_prompts("bone");
+    r.set_task(task);
+    r.mutable_options()->set_mask_encoding(encoding);
+    return r;
+  }
+
+  grpc::Status Segment(const v1::SegmentRequest& request, std::vector<v1::SegmentResponse>* out) {
+    grpc::ClientContext ctx;
+    auto reader = stub_->Segment(&ctx, request);
+    v1::SegmentResponse r;
+    while (reader->Read(&r)) out->push_back(r);
+    return reader->Finish();
+  }
+
+  // The 0/1 masks of `request` with PNG encoding, by prompt index.
+  std::vector<std::vector<uint8_t>> PngMasks(v1::SegmentRequest request) {
+    request.mutable_options()->set_mask_encoding(v1::PNG);
+    std::vector<v1::SegmentResponse> got;
+    EXPECT_TRUE(Segment(request, &got).ok());
+    std::vector<std::vector<uint8_t>> out(got.size());
+    for (const v1::SegmentResponse& r : got) {
+      auto png = DecodeImage(r.mask().data(), DecodeLimits());
+      EXPECT_TRUE(png.ok()) << png.status();
+      if (!png.ok()) continue;
+      for (float v : png->pixels) out[r.prompt_index()].push_back(v > 0 ? 1 : 0);
+    }
+    return out;
+  }
+
+  // Checks one DICOM_SEG response against the CT source and the PNG mask.
+  void ExpectSeg(const v1::SegmentResponse& r, const std::vector<uint8_t>& png_mask,
+                 const std::string& algorithm_name) {
+    EXPECT_EQ(r.mask().encoding(), v1::DICOM_SEG);
+    // The tiny model's masks are partial (about 10k of 16k pixels), so the
+    // pixel comparison below means something.
+    EXPECT_GT(r.mask().foreground_pixels(), 0u);
+    EXPECT_LT(r.mask().foreground_pixels(), 128u * 128u);
+    EXPECT_EQ(r.mask().height(), 128u);
+    EXPECT_EQ(r.mask().width(), 128u);
+    ParsedSeg p = ParseSeg(r.mask().data());
+    ASSERT_TRUE(p.seg) << "the SEG does not load with DCMTK";
+    std::unique_ptr<DcmFileFormat> src = ParsePart10(ct_);
+    DcmDataset& ds = *p.file->getDataset();
+    EXPECT_EQ(Str(ds, DCM_SOPClassUID), UID_SegmentationStorage);
+    EXPECT_EQ(Str(ds, DCM_StudyInstanceUID), Str(*src->getDataset(), DCM_StudyInstanceUID));
+    EXPECT_EQ(Str(ds, DCM_FrameOfReferenceUID), Str(*src->getDataset(), DCM_FrameOfReferenceUID));
+    ASSERT_EQ(p.seg->getNumberOfSegments(), 1u);
+    ASSERT_EQ(p.seg->getNumberOfFrames(), 1u);
+    DcmSegment* segment = p.seg->getSegment(1);
+    OFString v;
+    segment->getSegmentLabel(v);
+    EXPECT_EQ(v, r.prompt());
+    EXPECT_EQ(segment->getSegmentAlgorithmType(), DcmSegTypes::SAT_AUTOMATIC);
+    segment->getSegmentAlgorithmName(v);
+    EXPECT_EQ(v, algorithm_name);
+    segment->getSegmentationAlgorithmIdentification().getAlgorithmVersion(v);
+    const std::string fingerprint = server_->pipeline().engine().fingerprint();
+    EXPECT_NE(std::string(v.c_str()).find(fingerprint.substr(0, 7 + 16)), std::string::npos)
+        << v << " vs " << fingerprint;
+
+    // References the input's SOP Instance UID (series and frame).
+    auto& series = p.seg->getCommonInstanceReference().getReferencedSeriesItems();
+    ASSERT_EQ(series.size(), 1u);
+    ASSERT_EQ(series[0]->getReferencedInstanceItems().size(), 1u);
+    series[0]->getReferencedInstanceItems()[0]->getReferencedSOPInstanceUID(v);
+    EXPECT_EQ(v, Str(*src->getDataset(), DCM_SOPInstanceUID));
+    auto* derivation = static_cast<FGDerivationImage*>(
+        p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_DERIVATIONIMAGE));
+    ASSERT_NE(derivation, nullptr);
+    derivation->getDerivationImageItems()[0]
+        ->getSourceImageItems()[0]
+        ->getImageSOPInstanceReference()
+        .getReferencedSOPInstanceUID(v);
+    EXPECT_EQ(v, Str(*src->getDataset(), DCM_SOPInstanceUID));
+
+    std::unique_ptr<DcmIODTypes::Frame> frame(
+        DcmSegUtils::unpackBinaryFrame(p.seg->getFrame(0), 128, 128));
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(std::vector<uint8_t>(frame->pixData, frame->pixData + 128 * 128), png_mask);
+    EXPECT_EQ(r.mask().foreground_pixels(),
+              static_cast<uint64_t>(std::count(png_mask.begin(), png_mask.end(), 1)));
+  }
+
+  static std::shared_ptr<const Pipeline>* pipeline_;
+  std::unique_ptr<VlsmServer> server_;
+  std::unique_ptr<v1::SegmentationService::Stub> stub_;
+  std::string ct_;
+};
+
+std::shared_ptr<const Pipeline>* DicomSegServiceTest::pipeline_ = nullptr;
+
+TEST_F(DicomSegServiceTest, SegmentReturnsOneSegPerPromptMatchingThePngMask) {
+  const v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG);
+  const auto png = PngMasks(request);
+  ASSERT_EQ(png.size(), 2u);
+  std::vector<v1::SegmentResponse> got;
+  grpc::Status s = Segment(request, &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  for (const v1::SegmentResponse& r : got) {
+    SCOPED_TRACE(r.prompt());
+    ExpectSeg(r, png[r.prompt_index()], "vlsm-serve CLIPSeg (base model)");
+  }
+}
+
+TEST_F(DicomSegServiceTest, ProvenanceNamesTheAdapterVersion) {
+  auto added = server_->registry().Add(
+      "polyp", ReadBytes(test_support::TestData("clipseg-tiny/adapters/shallow_vl.safetensors")),
+      AddOptions{});
+  ASSERT_TRUE(added.ok()) << added.status();
+  const v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG, "polyp");
+  const auto png = PngMasks(request);
+  std::vector<v1::SegmentResponse> got;
+  grpc::Status s = Segment(request, &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  const std::string name = "vlsm-serve CLIPSeg + polyp@" + std::to_string((*added)->version);
+  for (const v1::SegmentResponse& r : got) ExpectSeg(r, png[r.prompt_index()], name);
+  ParsedSeg p = ParseSeg(got[0].mask().data());
+  ASSERT_TRUE(p.seg);
+  OFString version;
+  p.seg->getSegment(1)->getSegmentationAlgorithmIdentification().getAlgorithmVersion(version);
+  EXPECT_NE(std::string(version.c_str()).find("adapter sha256:" + (*added)->sha256.substr(0, 16)),
+            std::string::npos)
+      << version;
+}
+
+TEST_F(DicomSegServiceTest, SegmentStreamReturnsSegs) {
+  v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG);
+  const auto png = PngMasks(request);
+  request.set_request_id("slice-1");
+  grpc::ClientContext ctx;
+  auto stream = stub_->SegmentStream(&ctx);
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  std::vector<v1::SegmentResponse> got;
+  v1::SegmentResponse r;
+  while (stream->Read(&r)) got.push_back(r);
+  grpc::Status s = stream->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  for (const v1::SegmentResponse& one : got) {
+    EXPECT_EQ(one.request_id(), "slice-1");
+    ExpectSeg(one, png[one.prompt_index()], "vlsm-serve CLIPSeg (base model)");
+  }
+}
+
+TEST_F(DicomSegServiceTest, NonDicomInputIsInvalidArgument) {
+  const std::string png =
+      ReadBytes(test_support::TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
+  std::vector<v1::SegmentResponse> got;
+  grpc::Status s = Segment(Request(png, v1::DICOM_SEG), &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("DICOM_SEG needs a DICOM image"), std::string::npos)
+      << s.error_message();
+  EXPECT_TRUE(got.empty());
+
+  v1::SegmentRequest raw = Request("", v1::DICOM_SEG);
+  raw.mutable_image()->mutable_raw()->set_height(2);
+  raw.mutable_image()->mutable_raw()->set_width(2);
+  raw.mutable_image()->mutable_raw()->set_channels(1);
+  raw.mutable_image()->mutable_raw()->set_type(v1::UINT8);
+  raw.mutable_image()->mutable_raw()->set_data(std::string(4, '\x10'));
+  s = Segment(raw, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("raw pixels"), std::string::npos) << s.error_message();
+
+  v1::SegmentRequest model_size = Request(ct_, v1::DICOM_SEG);
+  model_size.mutable_options()->set_model_size(true);
+  s = Segment(model_size, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("model_size"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(got.empty());
+
+  // The server still serves DICOM_SEG afterwards.
+  got.clear();
+  ASSERT_TRUE(Segment(Request(ct_, v1::DICOM_SEG), &got).ok());
+  EXPECT_EQ(got.size(), 2u);
+}
+
+TEST_F(DicomSegServiceTest, DicomWithoutUidsIsInvalidArgument) {
+  // Decodes fine, but a SEG cannot reference an instance without its UIDs.
+  const std::string no_series = test_support::WithAttribute(ct_, DCM_SeriesInstanceUID, "");
+  ASSERT_FALSE(no_series.empty());
+  std::vector<v1::SegmentResponse> got;
+  grpc::Status s = Segment(Request(no_series, v1::DICOM_SEG), &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("Series Instance UID"), std::string::npos) << s.error_message();
+}
+
+}  // namespace
+}  // namespace vlsm
