@@ -13,6 +13,7 @@ PACKAGES=(
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev  # PNG/JPEG/TIFF/BMP/WebP
   libdcmtk-dev dcmtk libopenjp2-7-dev  # DICOM (+ JPEG 2000 frames via OpenJPEG)
   python3-pydicom python3-pil libopenjp2-tools  # reference DICOM files and pixel arrays for the decoder tests
+  dicom3tools  # dciodvfy validates the DICOM SEG objects we write (tests/dicom_seg_check.py)
   dpkg-dev libprotobuf-dev protobuf-compiler  # deploy/build-sentencepiece.sh: apt-get source, build against system protobuf
   libgrpc++-dev protobuf-compiler-grpc        # gRPC C++ (+ grpc_cpp_plugin for generated stubs)
   prometheus-cpp-dev libcurl4-openssl-dev     # /metrics exposer (+ the pull client the tests scrape with)

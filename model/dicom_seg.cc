@@ -16,142 +16,26 @@
 #include <algorithm>
 #include <array>
 #include <exception>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "model/dicom_decode.h"
-#include "model/dicom_parse.h"
+#include "model/dicom_seg_source.h"
 
 namespace vlsm {
 namespace {
 
-using dicom_internal::ParsedDicom;
-using dicom_internal::ParseDicom;
+using dicom_seg_internal::Geometry;
+using dicom_seg_internal::ReadSourceFrames;
+using Source = dicom_seg_internal::SourceFrame;
 
 absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError(what); }
 
 absl::Status Dcmtk(absl::string_view what, const OFCondition& cond) {
   return absl::InternalError(absl::StrCat("DICOM SEG: ", what, ": ", cond.text()));
-}
-
-// Plane geometry of one source frame.
-struct Geometry {
-  std::optional<std::array<double, 3>> position;
-  std::optional<std::array<double, 6>> orientation;
-  std::optional<std::array<double, 2>> spacing;
-  std::optional<double> thickness;
-};
-
-struct Source {
-  DicomInfo info;
-  ParsedDicom parsed;
-  int64_t frame = 0;
-  Geometry geometry;
-};
-
-template <size_t N>
-std::optional<std::array<double, N>> GetFixed(DcmItem* item, const DcmTagKey& tag) {
-  DcmElement* element = nullptr;
-  if (item == nullptr || item->findAndGetElement(tag, element).bad() || element == nullptr ||
-      element->getVM() != N) {
-    return std::nullopt;
-  }
-  std::array<double, N> out;
-  for (size_t i = 0; i < N; ++i) {
-    OFString text;
-    if (element->getOFString(text, i).bad() || !absl::SimpleAtod(text.c_str(), &out[i])) {
-      return std::nullopt;
-    }
-  }
-  return out;
-}
-
-// The item of functional group macro `macro` for `frame`: per-frame first,
-// then shared (enhanced multi-frame objects).
-DcmItem* FunctionalGroup(DcmItem& ds, int64_t frame, const DcmTagKey& macro) {
-  DcmItem* group = nullptr;
-  DcmItem* item = nullptr;
-  if (ds.findAndGetSequenceItem(DCM_PerFrameFunctionalGroupsSequence, group,
-                                static_cast<signed long>(frame))
-          .good() &&
-      group->findAndGetSequenceItem(macro, item, 0).good()) {
-    return item;
-  }
-  if (ds.findAndGetSequenceItem(DCM_SharedFunctionalGroupsSequence, group, 0).good() &&
-      group->findAndGetSequenceItem(macro, item, 0).good()) {
-    return item;
-  }
-  return nullptr;
-}
-
-Geometry ReadGeometry(const DicomInfo& info, DcmDataset& ds, int64_t frame) {
-  Geometry g{info.image_position_patient, info.image_orientation_patient, info.pixel_spacing,
-             info.slice_thickness};
-  if (!g.position) {
-    g.position = GetFixed<3>(FunctionalGroup(ds, frame, DCM_PlanePositionSequence),
-                             DCM_ImagePositionPatient);
-  }
-  if (!g.orientation) {
-    g.orientation = GetFixed<6>(FunctionalGroup(ds, frame, DCM_PlaneOrientationSequence),
-                                DCM_ImageOrientationPatient);
-  }
-  DcmItem* measures = FunctionalGroup(ds, frame, DCM_PixelMeasuresSequence);
-  if (!g.spacing) g.spacing = GetFixed<2>(measures, DCM_PixelSpacing);
-  if (!g.thickness) {
-    if (auto t = GetFixed<1>(measures, DCM_SliceThickness)) g.thickness = (*t)[0];
-  }
-  return g;
-}
-
-absl::StatusOr<std::vector<Source>> ReadSources(const std::vector<SegSource>& in) {
-  if (in.empty()) return Invalid("DICOM SEG: no source image");
-  std::vector<Source> out;
-  out.reserve(in.size());
-  std::set<std::pair<std::string, int64_t>> seen;
-  for (size_t i = 0; i < in.size(); ++i) {
-    const std::string which = absl::StrCat("DICOM SEG: source ", i, ": ");
-    const absl::string_view bytes(in[i].bytes.data(), in[i].bytes.size());
-    absl::StatusOr<DicomInfo> info = ReadDicomInfo(bytes);
-    if (!info.ok()) return Invalid(absl::StrCat(which, info.status().message()));
-    absl::StatusOr<ParsedDicom> parsed = ParseDicom(bytes, DecodeLimits());
-    if (!parsed.ok()) return Invalid(absl::StrCat(which, parsed.status().message()));
-    if (in[i].frame < 0 || in[i].frame >= info->frames) {
-      return Invalid(absl::StrCat(which, "frame ", in[i].frame, " out of range (", info->frames,
-                                  " frame(s))"));
-    }
-    if (info->sop_class_uid.empty() || info->sop_instance_uid.empty() ||
-        info->study_instance_uid.empty() || info->series_instance_uid.empty()) {
-      return Invalid(
-          absl::StrCat(which, "missing SOP Class, SOP Instance, Study or Series Instance UID"));
-    }
-    if (info->rows > 0xFFFF || info->cols > 0xFFFF) return Invalid(which + "image too large");
-    if (!seen.emplace(info->sop_instance_uid, in[i].frame).second) {
-      return Invalid(absl::StrCat(which, "repeats an earlier source instance frame"));
-    }
-    Source s{*std::move(info), *std::move(parsed), in[i].frame, {}};
-    s.geometry = ReadGeometry(s.info, *s.parsed.dataset, s.frame);
-    if (!out.empty()) {
-      const DicomInfo& a = out.front().info;
-      const DicomInfo& b = s.info;
-      const char* differs = a.study_instance_uid != b.study_instance_uid     ? "Study Instance UID"
-                            : a.series_instance_uid != b.series_instance_uid ? "Series Instance UID"
-                            : a.frame_of_reference_uid != b.frame_of_reference_uid
-                                ? "Frame of Reference UID"
-                            : a.rows != b.rows ? "Rows"
-                            : a.cols != b.cols ? "Columns"
-                                               : nullptr;
-      if (differs) return Invalid(absl::StrCat(which, differs, " differs from source 0"));
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
 }
 
 // DICOM value representations: no backslash (value separator) or control
@@ -205,6 +89,34 @@ std::unique_ptr<FGPlaneOrientationPatient> Orientation(const std::array<double, 
       Ds(o[5]).c_str()));
 }
 
+// The sources' common Slice Thickness; else, with plane positions (where
+// DICOM requires a thickness), the smallest gap between the source planes
+// along the normal (e.g. RT Dose frames); else none.
+std::optional<double> SliceThickness(const std::vector<Source>& sources, const Layout& layout) {
+  const std::optional<double>& t0 = sources.front().geometry.thickness;
+  if (t0 && *t0 > 0 && std::all_of(sources.begin(), sources.end(), [&](const Source& s) {
+        return s.geometry.thickness == t0;
+      })) {
+    return t0;
+  }
+  if (!layout.planes) return std::nullopt;
+  const std::array<double, 6>& o = *sources.front().geometry.orientation;
+  const std::array<double, 3> n{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                                o[0] * o[4] - o[1] * o[3]};
+  std::vector<double> along;
+  for (const Source& s : sources) {
+    const std::array<double, 3>& p = *s.geometry.position;
+    along.push_back(p[0] * n[0] + p[1] * n[1] + p[2] * n[2]);
+  }
+  std::sort(along.begin(), along.end());
+  std::optional<double> gap;
+  for (size_t i = 1; i < along.size(); ++i) {
+    const double d = along[i] - along[i - 1];
+    if (d > 1e-3 && (!gap || d < *gap)) gap = d;
+  }
+  return gap;
+}
+
 // Pixel Measures shared by every frame: the first source's spacing (and
 // slice thickness when every source has the same).
 absl::Status AddSharedGeometry(DcmSegmentation& seg, const std::vector<Source>& sources,
@@ -213,11 +125,8 @@ absl::Status AddSharedGeometry(DcmSegmentation& seg, const std::vector<Source>& 
   FGPixelMeasures measures;
   OFCondition c = measures.setPixelSpacing(
       absl::StrCat(Ds((*g0.spacing)[0]), "\\", Ds((*g0.spacing)[1])).c_str());
-  const bool same_thickness =
-      g0.thickness && std::all_of(sources.begin(), sources.end(), [&](const Source& s) {
-        return s.geometry.thickness == g0.thickness;
-      });
-  if (c.good() && same_thickness) c = measures.setSliceThickness(Ds(*g0.thickness).c_str());
+  std::optional<double> thickness = SliceThickness(sources, layout);
+  if (c.good() && thickness) c = measures.setSliceThickness(Ds(*thickness).c_str());
   if (c.good()) c = seg.addForAllFrames(measures);
   if (c.bad()) return Dcmtk("pixel measures", c);
   if (!layout.planes || layout.orientation_per_frame) return absl::OkStatus();
@@ -411,7 +320,7 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
   ContentIdentificationMacro content;
   OFCondition c = content.setContentLabel("VLSM_SEG");
   if (c.good()) c = content.setContentDescription(Clean(provenance.algorithm_name, 64).c_str());
-  if (c.good()) c = content.setContentCreatorName("vlsm-serve");
+  if (c.good()) c = content.setContentCreatorName("vlsm-serve^");
   if (c.good()) c = content.setInstanceNumber("1");
   if (c.bad()) return Dcmtk("content identification", c);
 
@@ -478,6 +387,13 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
   c = file.getDataset()->putAndInsertUint8Array(
       DCM_PixelData, reinterpret_cast<const Uint8*>(bits.data()), bits.size());
   if (c.bad()) return Dcmtk("pixel data", c);
+  if (!planes) {
+    // Type 2C in General Image when there is no Image Orientation (Patient):
+    // the source's, which holds for the SEG's pixels too (else empty).
+    c = file.getDataset()->putAndInsertString(DCM_PatientOrientation,
+                                              sources.front().patient_orientation.c_str());
+    if (c.bad()) return Dcmtk("patient orientation", c);
+  }
   c = file.getDataset()->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
   if (c.bad()) return Dcmtk("character set", c);
   return WritePart10(file);
@@ -493,7 +409,7 @@ absl::StatusOr<std::string> BuildDicomSeg(const std::vector<SegSource>& sources,
     if (provenance.algorithm_name.empty()) {
       return Invalid("DICOM SEG: the algorithm name is required (AUTOMATIC segments)");
     }
-    absl::StatusOr<std::vector<Source>> read = ReadSources(sources);
+    absl::StatusOr<std::vector<Source>> read = ReadSourceFrames(sources);
     if (!read.ok()) return read.status();
     if (absl::Status st = CheckMasks(*read, segments); !st.ok()) return st;
     return Build(*read, segments, provenance, options);

@@ -14,18 +14,22 @@
 // Ownership: BuildDicomSeg reads its arguments during the call only.
 // Threading: safe to call concurrently (no shared state besides DCMTK's
 // process-wide dictionary).
-// Geometry: when every source has a Frame of Reference UID, Image Position
-// and Image Orientation (Patient) and Pixel Spacing (top level, or in the
-// per-frame / shared functional groups of an enhanced multi-frame source),
-// the SEG carries that Frame of Reference with per-frame Plane Position, shared
-// Plane Orientation and Pixel Measures, and its dimensions are (Referenced
-// Segment Number, Image Position Patient). Otherwise (e.g. secondary capture,
-// or a CT without geometry) the SEG has no Frame of Reference and no plane
-// functional groups, which DICOM allows because every frame names its source
-// image in the Derivation Image functional group; its dimensions are then
-// (Referenced Segment Number, In-Stack Position Number), the position being
-// the source's index + 1. Pixel Measures are kept whenever every source has
-// Pixel Spacing.
+//
+// Geometry: when every source frame has a Frame of Reference UID, Image
+// Position and Orientation (Patient) and Pixel Spacing (rules for multi-frame
+// sources: model/dicom_seg_source.h), the SEG carries that Frame of Reference
+// with per-frame Plane Position, Plane Orientation (shared, or per frame when
+// the sources differ) and shared Pixel Measures (Slice Thickness: the
+// sources' common one, else the smallest gap between their planes); its
+// dimensions are (Referenced Segment Number, Image Position Patient).
+// Otherwise (e.g. secondary capture, or a CT without geometry) the SEG has no
+// Frame of Reference and no plane functional groups, which DICOM allows
+// because every frame names its source image in the Derivation Image
+// functional group; it takes the source's Patient Orientation (type 2C) and
+// its dimensions are (Referenced Segment Number, In-Stack Position Number),
+// the position being the source's index + 1. Pixel Measures are kept
+// whenever every source has Pixel Spacing. The objects pass dicom3tools'
+// dciodvfy without errors (tests/dicom_seg_check.py).
 //
 // Coded concepts: Segmented Property Category and Type default to SCT
 // 85756007 "Tissue" (CIDs 7150 / 7151); the algorithm family is DCM 123110
@@ -34,8 +38,10 @@
 // ISO_IR 192); the source's patient/study attributes are converted to it.
 //
 // Errors (no exception escapes): InvalidArgument when there is no source, a
-// source does not parse as a DICOM image (or its frame is out of range, or
-// the same instance frame is given twice), the sources disagree on Study
+// source does not parse as a DICOM image (or lacks its SOP Class, SOP
+// Instance, Study or Series Instance UID, or its frame is out of range, or the
+// same instance frame is given twice, or its character set cannot be
+// converted to UTF-8), the sources disagree on Study
 // Instance UID, Series Instance UID, Frame of Reference UID, Rows or Columns,
 // a segment does not have one mask per source, a mask's size is not
 // rows*cols of its source, there are no segments (or more than 65535), or the

@@ -3,7 +3,10 @@
 each without error, and pydicom (an independent reader) finds the SOP class,
 frames, segments, references, geometry and pixel values expected.
 
+With --dciodvfy, dicom3tools' IOD validator must report no error either.
+
 Usage: dicom_seg_check.py --samples PATH/dicom_seg_samples [--dcmdump dcmdump]
+                          [--dciodvfy dciodvfy]
 Runs the samples writer into a fresh temporary directory (unique per process).
 """
 import argparse
@@ -20,7 +23,7 @@ import pydicom
 SEG_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
 
 
-def check(name, exp, out, dcmdump, errors):
+def check(name, exp, out, dcmdump, dciodvfy, errors):
     path = os.path.join(out, name + ".dcm")
 
     def fail(msg):
@@ -29,6 +32,11 @@ def check(name, exp, out, dcmdump, errors):
     run = subprocess.run([dcmdump, "-q", path], capture_output=True, text=True)
     if run.returncode != 0 or "E:" in run.stderr:
         fail(f"dcmdump failed: rc={run.returncode} {run.stderr.strip()}")
+    if dciodvfy:  # dicom3tools' IOD validator: no errors allowed
+        run = subprocess.run([dciodvfy, path], capture_output=True, text=True)
+        for line in (run.stdout + run.stderr).splitlines():
+            if line.startswith("Error"):
+                fail(f"dciodvfy: {line}")
     ds = pydicom.dcmread(path)
     sources = [pydicom.dcmread(os.path.join(out, f"{name}_source{i}.dcm"), stop_before_pixels=True)
                for i in range(exp["source_files"])]
@@ -84,7 +92,11 @@ def check(name, exp, out, dcmdump, errors):
             fail(f"frame {f}: referenced frame {src.ReferencedFrameNumber}")
         if exp["geometry"]:
             got = [float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient]
-            need = [float(v) for v in source.ImagePositionPatient]
+            need = np.array([float(v) for v in source.ImagePositionPatient])
+            if exp["source_frames"]:  # RT Dose: along the normal by the grid offsets
+                o = [float(v) for v in source.ImageOrientationPatient]
+                offsets = [float(v) for v in source.GridFrameOffsetVector]
+                need = need + (offsets[want["source"]] - offsets[0]) * np.cross(o[:3], o[3:])
             if not np.allclose(got, need, atol=1e-4):
                 fail(f"frame {f}: position {got}, expected {need}")
         bits = np.frombuffer(want["bits"].encode(), dtype=np.uint8) - ord("0")
@@ -96,6 +108,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", required=True)
     ap.add_argument("--dcmdump", default="dcmdump")
+    ap.add_argument("--dciodvfy", default="", help="dicom3tools' dciodvfy (optional)")
     args = ap.parse_args()
     out = tempfile.mkdtemp(prefix="dicom_seg_check_")
     try:
@@ -104,7 +117,7 @@ def main():
             expect = json.load(f)
         errors = []
         for name, exp in expect.items():
-            check(name, exp, out, args.dcmdump, errors)
+            check(name, exp, out, args.dcmdump, args.dciodvfy, errors)
         for e in errors:
             print("FAIL", e)
         print(f"checked {len(expect)} SEGs, {len(errors)} problem(s)")

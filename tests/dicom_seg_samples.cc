@@ -74,10 +74,9 @@ int Run(const std::string& dir) {
                      {},
                      false});
   {
-    const std::string sc = ReadBytes(SegData("SC_rgb_rle_2frame.dcm"));
-    Sample s{"multiframe", {sc}, {}, {{"a", {Pattern(100, 100, 9), Pattern(100, 100, 10)}}}};
-    s.geometry = false;
-    samples.push_back(s);
+    const std::string dose = ReadBytes(SegData("rtdose.dcm"));
+    samples.push_back(
+        {"multiframe", {dose}, {}, {{"a", {Pattern(10, 10, 9), Pattern(10, 10, 10)}}}});
   }
 
   nlohmann::json expect = nlohmann::json::object();

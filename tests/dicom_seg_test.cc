@@ -322,17 +322,19 @@ TEST(DicomSegTest, SecondaryCaptureOddFrameSize) {
   EXPECT_EQ(r.Frame(1), m2);
 }
 
-TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbers) {
-  const std::string sc = ReadBytes(SegData("SC_rgb_rle_2frame.dcm"));
-  const std::vector<uint8_t> m0 = Box(100, 100, 0, 50, 0, 50);
-  const std::vector<uint8_t> m1 = Box(100, 100, 50, 100, 50, 100);
+TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbersAndOffsets) {
+  // RT Dose: 15 frames of 10x10 (100 bits: not a multiple of 8), positions
+  // from Image Position (Patient) + Grid Frame Offset Vector (0, 5, 10, ...).
+  const std::string dose = ReadBytes(SegData("rtdose.dcm"));
+  const std::vector<uint8_t> m3 = Box(10, 10, 0, 5, 0, 5);
+  const std::vector<uint8_t> m0 = Box(10, 10, 5, 10, 3, 10);
   auto seg =
-      BuildDicomSeg(std::vector<SegSource>{{sc, 1}, {sc, 0}}, {{"a", {m1, m0}}}, Provenance());
+      BuildDicomSeg(std::vector<SegSource>{{dose, 3}, {dose, 0}}, {{"a", {m3, m0}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
   ReadBack r = Load(*seg);
   ASSERT_TRUE(r.seg);
   ASSERT_EQ(r.seg->getNumberOfFrames(), 2u);
-  EXPECT_EQ(r.Frame(0), m1);
+  EXPECT_EQ(r.Frame(0), m3);
   EXPECT_EQ(r.Frame(1), m0);
   std::string series;
   EXPECT_EQ(r.ReferencedInstances(&series).size(), 1u);  // one instance, once
@@ -346,8 +348,27 @@ TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbers) {
         ->getImageSOPInstanceReference()
         .getReferencedFrameNumber(frames);
     ASSERT_EQ(frames.size(), 1u);
-    EXPECT_EQ(frames[0], k == 0 ? 2 : 1);
+    EXPECT_EQ(frames[0], k == 0 ? 4 : 1);
+    auto p = r.PositionOf(k);
+    ASSERT_TRUE(p);
+    EXPECT_NEAR((*p)[0], 189.43125, 1e-6);
+    EXPECT_NEAR((*p)[1], 199.43125, 1e-6);
+    EXPECT_NEAR((*p)[2], k == 0 ? -761.87 + 15 : -761.87, 1e-6);
   }
+}
+
+TEST(DicomSegTest, MultiFrameWithoutPerFramePositionsHasNoPlanes) {
+  // Without the offsets only frame 0's position is known.
+  const std::string dose =
+      test_support::WithAttribute(ReadBytes(SegData("rtdose.dcm")), DCM_GridFrameOffsetVector, "");
+  const std::vector<uint8_t> m(100, 1);
+  auto seg =
+      BuildDicomSeg(std::vector<SegSource>{{dose, 0}, {dose, 1}}, {{"a", {m, m}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  EXPECT_FALSE(r.PositionOf(0));
+  EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
 }
 
 TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
