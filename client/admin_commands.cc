@@ -1,4 +1,4 @@
-// upload, list, label, delete: AdapterAdmin RPCs; results as JSON lines.
+// upload, list, label, delete, pin, unpin: AdapterAdmin RPCs; results as JSON lines.
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -108,6 +108,24 @@ absl::Status RunDelete(const Connection& connection) {
   v1::DeleteAdapterResponse response;
   if (auto s = FromGrpc(stub->DeleteAdapter(ctx.get(), request, &response)); !s.ok()) return s;
   PrintJsonLine(response);
+  return absl::OkStatus();
+}
+
+absl::Status RunPin(const Connection& connection, bool pinned) {
+  if (auto s = RequireName(); !s.ok()) return s;
+  const uint64_t version = absl::GetFlag(FLAGS_version);
+  const std::string label = absl::GetFlag(FLAGS_label);
+  if (version != 0 && !label.empty()) return UsageError("give --version or --label, not both");
+  v1::PinAdapterRequest request;
+  request.set_task(absl::GetFlag(FLAGS_name));
+  if (version != 0) request.set_task(absl::StrCat(request.task(), "@", version));
+  if (!label.empty()) request.set_task(absl::StrCat(request.task(), "@", label));
+  request.set_pinned(pinned);
+  auto stub = v1::AdapterAdmin::NewStub(connection.channel());
+  auto ctx = connection.NewContext();
+  v1::AdapterInfo info;
+  if (auto s = FromGrpc(stub->PinAdapter(ctx.get(), request, &info)); !s.ok()) return s;
+  PrintJsonLine(info);
   return absl::OkStatus();
 }
 

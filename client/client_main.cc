@@ -24,6 +24,7 @@ constexpr char kUsage[] =
     "  list    [--name NAME]\n"
     "  label   --name NAME --label L --version N\n"
     "  delete  --name NAME [--version N] [--force]\n"
+    "  pin     --name NAME [--version N | --label L]   (unpin: the same)\n"
     "  health  [--service NAME]\n"
     "Common: --target HOST:PORT --token T | --token_file F --tls_ca F [--tls_cert F --tls_key F]\n"
     "        --deadline_ms N";
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   if (command == "list") return Report(vlsm::client::RunList(*connection));
   if (command == "label") return Report(vlsm::client::RunLabel(*connection));
   if (command == "delete") return Report(vlsm::client::RunDelete(*connection));
+  if (command == "pin" || command == "unpin") {
+    return Report(vlsm::client::RunPin(*connection, command == "pin"));
+  }
   if (command == "health") {
     bool serving = false;
     const int rc = Report(vlsm::client::RunHealth(*connection, &serving));

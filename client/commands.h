@@ -23,6 +23,9 @@ absl::Status RunList(const Connection& connection);
 absl::Status RunLabel(const Connection& connection);
 // delete --name NAME [--version N] [--force]
 absl::Status RunDelete(const Connection& connection);
+// pin / unpin --name NAME [--version N | --label L]: keeps the version on
+// (or releases it from) the serving device; default: the latest version.
+absl::Status RunPin(const Connection& connection, bool pinned);
 
 // health [--service NAME]: prints the serving status; sets *serving.
 absl::Status RunHealth(const Connection& connection, bool* serving);

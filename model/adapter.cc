@@ -325,6 +325,22 @@ Adapter::Adapter(AdapterSpec spec, AdapterMetadata metadata,
 
 Adapter::~Adapter() = default;
 
+std::shared_ptr<const Adapter> CopyAdapterTo(const Adapter& adapter, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  auto weights = std::make_unique<AdapterWeights>(adapter.weights());
+  auto move = [&](AdapterMlp& m) {
+    if (!m.fc1_w.defined()) return;
+    for (torch::Tensor* t : {&m.fc1_w, &m.fc1_b, &m.fc2_w, &m.fc2_b}) *t = t->to(device);
+  };
+  for (auto* mlps : {&weights->vision_extract, &weights->text_extract, &weights->v_attn,
+                     &weights->v_out, &weights->l_attn, &weights->l_out}) {
+    for (AdapterMlp& m : *mlps) move(m);
+  }
+  move(weights->cond_adapter);
+  return std::make_shared<const Adapter>(adapter.spec(), adapter.metadata(), std::move(weights),
+                                         adapter.num_parameters(), adapter.bytes());
+}
+
 absl::StatusOr<std::shared_ptr<const Adapter>> BuildAdapter(const SafetensorsFile& file,
                                                             const ClipSegConfig& config,
                                                             const std::string& base_fingerprint,

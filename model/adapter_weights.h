@@ -45,6 +45,10 @@ absl::StatusOr<std::shared_ptr<const Adapter>> BuildAdapter(const SafetensorsFil
                                                             const std::string& base_fingerprint,
                                                             const torch::Device& device);
 
+// A copy of `adapter` (same spec, metadata and sizes; a new uid) with its
+// weights on `device`; tensors already there are shared, not copied.
+std::shared_ptr<const Adapter> CopyAdapterTo(const Adapter& adapter, const torch::Device& device);
+
 }  // namespace vlsm
 
 #endif  // VLSM_MODEL_ADAPTER_WEIGHTS_H_

@@ -478,6 +478,16 @@ absl::StatusOr<std::shared_ptr<const Adapter>> Engine::ParseAdapter(std::string 
   return BuildAdapter(**file, impl_->config, impl_->fingerprint, impl_->placement.device);
 }
 
+absl::StatusOr<std::shared_ptr<const Adapter>> Engine::CopyAdapter(const Adapter& adapter,
+                                                                   bool to_device) const {
+  try {
+    return CopyAdapterTo(adapter, to_device ? impl_->placement.device : torch::Device(torch::kCPU));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("copying the adapter failed: ", e.what_without_backtrace()));
+  }
+}
+
 absl::StatusOr<std::vector<HostTensor>> Engine::Segment(const std::vector<HostTensor>& images,
                                                         const std::vector<SegmentQuery>& queries,
                                                         SegmentStats* stats,

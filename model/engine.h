@@ -82,6 +82,12 @@ class Engine {
   // Parses and validates an adapter against this base model (see adapter.h).
   absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(const std::string& path) const;
   absl::StatusOr<std::shared_ptr<const Adapter>> ParseAdapter(std::string bytes) const;
+  // Residency: a copy of `adapter` with its weights on the serving device
+  // (to_device) or in host memory. Where they already are, the tensors are
+  // shared (on a CPU engine host and device are the same memory). Internal
+  // on a failed copy (e.g. device out of memory).
+  absl::StatusOr<std::shared_ptr<const Adapter>> CopyAdapter(const Adapter& adapter,
+                                                              bool to_device) const;
 
   // images: [3, S, S] float32, already normalized (S a multiple of the patch
   // size; images may differ in S). Returns logits [S, S] per query, in order.

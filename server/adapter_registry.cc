@@ -35,9 +35,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 json ToJson(const AdapterVersion& v) {
-  return {{"name", v.name},       {"version", v.version},
-          {"sha256", v.sha256},   {"created_unix_ms", v.created_unix_ms},
-          {"prompts", v.prompts}, {"threshold", v.threshold},
+  return {{"name", v.name},        {"version", v.version},
+          {"sha256", v.sha256},    {"created_unix_ms", v.created_unix_ms},
+          {"prompts", v.prompts},  {"threshold", v.threshold},
           {"metadata", v.metadata}};
 }
 
@@ -73,22 +73,55 @@ bool AdapterRegistry::ValidLabel(const std::string& label) {
   return true;
 }
 
+AdapterRegistry::AdapterRegistry(const Engine* engine, std::string dir,
+                                 const RegistryOptions& options)
+    : engine_(engine),
+      dir_(std::move(dir)),
+      residency_(
+          std::make_unique<AdapterResidency>(engine, reaper_.get(), options.device_budget_bytes)) {}
+
+AdapterRegistry::~AdapterRegistry() = default;
+
+std::string AdapterRegistry::Key(const std::string& name, uint64_t version) {
+  return absl::StrCat(name, "@", version);
+}
+
+absl::Status AdapterRegistry::Track(AdapterVersion& v, std::shared_ptr<const Adapter> device,
+                                    bool pinned) {
+  auto host = engine_->CopyAdapter(*device, /*to_device=*/false);
+  if (!host.ok()) return host.status();
+  v.adapter = *std::move(host);
+  residency_->Insert(Key(v.name, v.version), v.adapter, std::move(device), pinned);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const Adapter>> AdapterRegistry::AcquireDevice(
+    const AdapterVersion& version) {
+  return residency_->Acquire(Key(version.name, version.version), version.adapter);
+}
+
+AdapterResidency::State AdapterRegistry::ResidencyOf(const AdapterVersion& version) const {
+  return residency_->StateOf(Key(version.name, version.version));
+}
+
 std::string AdapterRegistry::FilePath(const std::string& name, uint64_t version) const {
   return absl::StrCat(dir_, "/", name, "/v", version, ".safetensors");
 }
 
 absl::StatusOr<std::unique_ptr<AdapterRegistry>> AdapterRegistry::Open(
-    const Engine* engine, const std::string& dir, std::vector<std::string>* warnings) {
+    const Engine* engine, const std::string& dir, std::vector<std::string>* warnings,
+    RegistryOptions options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  std::unique_ptr<AdapterRegistry> registry(new AdapterRegistry(engine, dir));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  std::unique_ptr<AdapterRegistry> registry(new AdapterRegistry(engine, dir, options));
   if (auto s = registry->Load(warnings); !s.ok()) return s;
   return registry;
 }
 
 absl::Status AdapterRegistry::Load(std::vector<std::string>* warnings) {
-  auto snapshot = std::make_shared<AdapterSnapshot>();
+  auto snapshot = std::make_unique<AdapterSnapshot>();
   absl::MutexLock lock(&write_mu_);
   const std::string index_path = dir_ + "/index.json";
   if (fs::exists(index_path)) {
@@ -103,11 +136,12 @@ absl::Status AdapterRegistry::Load(std::vector<std::string>* warnings) {
       const json next_versions = index.value("next_version", json::object());
       const json adapters = index.value("adapters", json::array());
       const json all_labels = index.value("labels", json::object());
+      const json all_pinned = index.value("pinned", json::object());
       for (const auto& [name, next] : next_versions.items()) {
         next_version_[name] = next.get<uint64_t>();
       }
       for (const auto& entry : adapters) {
-        auto v = std::make_shared<AdapterVersion>();
+        auto v = std::make_unique<AdapterVersion>();
         v->name = entry.at("name").get<std::string>();
         v->version = entry.at("version").get<uint64_t>();
         v->sha256 = entry.value("sha256", "");
@@ -123,9 +157,21 @@ absl::Status AdapterRegistry::Load(std::vector<std::string>* warnings) {
           }
           continue;
         }
-        v->adapter = *adapter;
-        snapshot->tasks[v->name][v->version] = v;
+        bool pinned = false;
+        if (all_pinned.contains(v->name)) {
+          for (const auto& p : all_pinned.at(v->name)) pinned |= p.get<uint64_t>() == v->version;
+        }
+        if (auto s = Track(*v, *adapter, pinned); !s.ok()) {
+          if (warnings)
+            warnings->push_back(
+                absl::StrCat("skipping ", v->name, "@", v->version, ": ", s.ToString()));
+          continue;
+        }
+        if (pinned) snapshot->pinned[v->name].insert(v->version);
         next_version_[v->name] = std::max(next_version_[v->name], v->version + 1);
+        const std::string name = v->name;
+        const uint64_t number = v->version;
+        snapshot->tasks[name][number] = reaper_->Manage(std::move(v));
       }
       for (const auto& [name, labels] : all_labels.items()) {
         for (const auto& [label, version] : labels.items()) {
@@ -141,7 +187,7 @@ absl::Status AdapterRegistry::Load(std::vector<std::string>* warnings) {
     }
   }
   absl::MutexLock snap(&snapshot_mu_);
-  snapshot_ = std::move(snapshot);
+  snapshot_ = reaper_->Manage(std::move(snapshot));
   return absl::OkStatus();
 }
 
@@ -199,17 +245,19 @@ absl::Status AdapterRegistry::Probe(std::shared_ptr<const Adapter> adapter) cons
   return absl::OkStatus();
 }
 
-absl::Status AdapterRegistry::Commit(std::shared_ptr<AdapterSnapshot> next) {
+absl::Status AdapterRegistry::Commit(std::unique_ptr<AdapterSnapshot> next) {
   json index = {{"format", "vlsm-adapter-index/1"},
                 {"next_version", next_version_},
                 {"adapters", json::array()},
-                {"labels", next->labels}};
+                {"labels", next->labels},
+                {"pinned", next->pinned}};
   for (const auto& [name, versions] : next->tasks) {
     for (const auto& [version, v] : versions) index["adapters"].push_back(ToJson(*v));
   }
   if (auto s = WriteFileAtomically(dir_ + "/index.json", index.dump(2)); !s.ok()) return s;
+  std::shared_ptr<const AdapterSnapshot> published = reaper_->Manage(std::move(next));
   absl::MutexLock lock(&snapshot_mu_);
-  snapshot_ = std::move(next);
+  snapshot_.swap(published);  // the old one goes to the reaper when unused
   return absl::OkStatus();
 }
 
@@ -222,7 +270,7 @@ absl::StatusOr<std::shared_ptr<const AdapterVersion>> AdapterRegistry::Add(
   if (!options.label.empty() && !ValidLabel(options.label)) {
     return absl::InvalidArgumentError(absl::StrCat("bad label '", options.label, "'"));
   }
-  auto v = std::make_shared<AdapterVersion>();
+  auto v = std::make_unique<AdapterVersion>();
   v->name = name;
   v->sha256 = Sha256Hex(bytes);
   v->created_unix_ms = NowUnixMs();
@@ -230,7 +278,6 @@ absl::StatusOr<std::shared_ptr<const AdapterVersion>> AdapterRegistry::Add(
   auto adapter = engine_->ParseAdapter(bytes);  // validated against the base model
   if (!adapter.ok()) return adapter.status();
   if (auto s = Probe(*adapter); !s.ok()) return s;
-  v->adapter = *adapter;
   v->prompts = options.prompts.empty() ? (*adapter)->metadata().prompts : options.prompts;
   v->threshold = options.threshold > 0 ? options.threshold : (*adapter)->metadata().threshold;
 
@@ -239,31 +286,42 @@ absl::StatusOr<std::shared_ptr<const AdapterVersion>> AdapterRegistry::Add(
   std::error_code ec;
   fs::create_directories(dir_ + "/" + name, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create task directory: ", ec.message()));
-  if (auto s = WriteFileAtomically(FilePath(name, v->version), bytes); !s.ok()) return s;
-  auto next = std::make_shared<AdapterSnapshot>(*snapshot());
-  next->tasks[name][v->version] = v;
-  if (!options.label.empty()) next->labels[name][options.label] = v->version;
-  next_version_[name] = v->version + 1;
-  if (auto s = Commit(next); !s.ok()) {
-    next_version_[name] = v->version;  // nothing was published
-    fs::remove(FilePath(name, v->version), ec);
+  if (auto s = Track(*v, *adapter, /*pinned=*/false); !s.ok()) return s;
+  const uint64_t number = v->version;
+  std::shared_ptr<const AdapterVersion> published = reaper_->Manage(std::move(v));
+  auto undo = [&] {  // nothing was published
+    next_version_[name] = number;
+    residency_->Erase(Key(name, number));
+    fs::remove(FilePath(name, number), ec);
+  };
+  if (auto s = WriteFileAtomically(FilePath(name, number), bytes); !s.ok()) {
+    undo();
     return s;
   }
-  return std::shared_ptr<const AdapterVersion>(v);
+  auto next = std::make_unique<AdapterSnapshot>(*snapshot());
+  next->tasks[name][number] = published;
+  if (!options.label.empty()) next->labels[name][options.label] = number;
+  next_version_[name] = number + 1;
+  if (auto s = Commit(std::move(next)); !s.ok()) {
+    undo();
+    return s;
+  }
+  return published;
 }
 
 absl::Status AdapterRegistry::SetLabel(const std::string& name, const std::string& label,
                                        uint64_t version) {
-  if (!ValidLabel(label)) return absl::InvalidArgumentError(absl::StrCat("bad label '", label, "'"));
+  if (!ValidLabel(label))
+    return absl::InvalidArgumentError(absl::StrCat("bad label '", label, "'"));
   absl::MutexLock lock(&write_mu_);
   auto current = snapshot();
   auto versions = current->tasks.find(name);
   if (versions == current->tasks.end() || !versions->second.count(version)) {
     return absl::NotFoundError(absl::StrCat("task '", name, "' has no version ", version));
   }
-  auto next = std::make_shared<AdapterSnapshot>(*current);
+  auto next = std::make_unique<AdapterSnapshot>(*current);
   next->labels[name][label] = version;
-  return Commit(next);
+  return Commit(std::move(next));
 }
 
 absl::StatusOr<std::vector<uint64_t>> AdapterRegistry::Delete(const std::string& name,
@@ -282,24 +340,55 @@ absl::StatusOr<std::vector<uint64_t>> AdapterRegistry::Delete(const std::string&
   } else {
     return absl::NotFoundError(absl::StrCat("task '", name, "' has no version ", version));
   }
-  auto next = std::make_shared<AdapterSnapshot>(*current);
+  auto next = std::make_unique<AdapterSnapshot>(*current);
   for (uint64_t v : doomed) {
     auto labels = current->LabelsOf(name, v);
     if (!labels.empty() && !force) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "label '", labels.front(), "' points at ", name, "@", v, "; move it or force"));
+      return absl::FailedPreconditionError(absl::StrCat("label '", labels.front(), "' points at ",
+                                                        name, "@", v, "; move it or force"));
     }
     for (const auto& l : labels) next->labels[name].erase(l);
     next->tasks[name].erase(v);
+    if (next->pinned.count(name)) next->pinned[name].erase(v);
   }
   if (next->tasks[name].empty()) next->tasks.erase(name);
   if (next->labels.count(name) && next->labels[name].empty()) next->labels.erase(name);
-  if (auto s = Commit(next); !s.ok()) return s;
+  if (next->pinned.count(name) && next->pinned[name].empty()) next->pinned.erase(name);
+  if (auto s = Commit(std::move(next)); !s.ok()) return s;
+  for (uint64_t v : doomed) residency_->Erase(Key(name, v));
   // Files go after the index no longer names them; requests in flight keep
   // their loaded weights.
   std::error_code ec;
   for (uint64_t v : doomed) fs::remove(FilePath(name, v), ec);
   return doomed;
+}
+
+absl::Status AdapterRegistry::SetPinned(const std::string& name, uint64_t version, bool pinned) {
+  absl::MutexLock lock(&write_mu_);
+  auto current = snapshot();
+  auto versions = current->tasks.find(name);
+  if (versions == current->tasks.end() || !versions->second.count(version)) {
+    return absl::NotFoundError(absl::StrCat("task '", name, "' has no version ", version));
+  }
+  const auto was = current->pinned.find(name);
+  if ((was != current->pinned.end() && was->second.count(version) > 0) == pinned) {
+    return absl::OkStatus();  // already so
+  }
+  const int64_t budget = residency_->budget_bytes();
+  if (pinned && budget > 0 &&
+      residency_->pinned_bytes() + versions->second.at(version)->adapter->bytes() > budget) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "pinning ", name, "@", version, " would exceed the device budget of ", budget, " bytes"));
+  }
+  auto next = std::make_unique<AdapterSnapshot>(*current);
+  if (pinned) {
+    next->pinned[name].insert(version);
+  } else {
+    next->pinned[name].erase(version);
+    if (next->pinned[name].empty()) next->pinned.erase(name);
+  }
+  if (auto s = Commit(std::move(next)); !s.ok()) return s;
+  return residency_->SetPinned(Key(name, version), pinned);
 }
 
 }  // namespace vlsm

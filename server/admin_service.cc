@@ -9,7 +9,8 @@
 
 namespace vlsm {
 
-v1::AdapterInfo ToAdapterInfo(const AdapterVersion& version, const AdapterSnapshot& snapshot) {
+v1::AdapterInfo ToAdapterInfo(const AdapterVersion& version, const AdapterSnapshot& snapshot,
+                              AdapterResidency::State residency) {
   v1::AdapterInfo info;
   info.set_name(version.name);
   info.set_version(version.version);
@@ -26,8 +27,8 @@ v1::AdapterInfo ToAdapterInfo(const AdapterVersion& version, const AdapterSnapsh
   info.set_threshold(version.threshold);
   for (const std::string& l : snapshot.LabelsOf(version.name, version.version)) info.add_labels(l);
   info.set_created_unix_ms(version.created_unix_ms);
-  info.set_resident(true);  // every registered version is loaded on the serving device
-  info.set_pinned(false);
+  info.set_resident(residency.resident);
+  info.set_pinned(residency.pinned);
   for (const auto& [k, v] : version.metadata) (*info.mutable_metadata())[k] = v;
   return info;
 }
@@ -56,7 +57,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListAdapters(grpc::CallbackServerCon
   for (const auto& [name, versions] : snapshot->tasks) {
     if (!request->name().empty() && request->name() != name) continue;
     for (const auto& [number, version] : versions) {
-      *response->add_adapters() = ToAdapterInfo(*version, *snapshot);
+      *response->add_adapters() = Info(*version, *snapshot);
     }
   }
   Finish(reactor, "ListAdapters", absl::OkStatus());
@@ -72,7 +73,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetAdapter(grpc::CallbackServerConte
     const auto snapshot = registry_->snapshot();
     auto version = registry_->Resolve(request->task());
     status = version.status();
-    if (version.ok()) *response = ToAdapterInfo(**version, *snapshot);
+    if (version.ok()) *response = Info(**version, *snapshot);
   }
   Finish(reactor, "GetAdapter", status);
   return reactor;
@@ -92,7 +93,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetLabel(grpc::CallbackServerContext
     if (s.ok()) {
       auto version = registry_->Resolve(absl::StrCat(request->name(), "@", request->version()));
       s = version.status();
-      if (version.ok()) *response = ToAdapterInfo(**version, *registry_->snapshot());
+      if (version.ok()) *response = Info(**version, *registry_->snapshot());
     }
     Finish(reactor, "SetLabel", s);
   });
@@ -113,6 +114,25 @@ grpc::ServerUnaryReactor* AdminServiceImpl::DeleteAdapter(grpc::CallbackServerCo
       for (uint64_t v : *deleted) response->add_deleted_versions(v);
     }
     Finish(reactor, "DeleteAdapter", deleted.status());
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::PinAdapter(grpc::CallbackServerContext* context,
+                                                       const v1::PinAdapterRequest* request,
+                                                       v1::AdapterInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status s = auth_->Check(*context); !s.ok()) {
+    Finish(reactor, "PinAdapter", s);
+    return reactor;
+  }
+  // Pinning may copy weights to the device and writes the index: the pool.
+  pool_->Schedule([this, reactor, request, response] {
+    auto version = registry_->Resolve(request->task());
+    absl::Status s = version.status();
+    if (s.ok()) s = registry_->SetPinned((*version)->name, (*version)->version, request->pinned());
+    if (s.ok()) *response = Info(**version, *registry_->snapshot());
+    Finish(reactor, "PinAdapter", s);
   });
   return reactor;
 }

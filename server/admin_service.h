@@ -4,8 +4,8 @@
 // (name, total_bytes <= max_adapter_bytes, sha256); chunks are accumulated
 // (never beyond total_bytes), the size and sha256 verified, and the
 // registry's Add (parse, probe, persist, publish) runs on the WorkerPool.
-// ListAdapters and GetAdapter read a registry snapshot inline; SetLabel and
-// DeleteAdapter write to disk and so run on the pool.
+// ListAdapters and GetAdapter read a registry snapshot inline; SetLabel,
+// DeleteAdapter and PinAdapter write to disk and so run on the pool.
 // Every RPC first passes AdminAuth.
 //
 // Ownership: borrows the registry, pool, auth and metrics, which must
@@ -27,8 +27,9 @@
 
 namespace vlsm {
 
-// The wire form of a registered version.
-v1::AdapterInfo ToAdapterInfo(const AdapterVersion& version, const AdapterSnapshot& snapshot);
+// The wire form of a registered version (`residency`: AdapterRegistry::ResidencyOf).
+v1::AdapterInfo ToAdapterInfo(const AdapterVersion& version, const AdapterSnapshot& snapshot,
+                              AdapterResidency::State residency);
 
 class AdminServiceImpl final : public v1::AdapterAdmin::CallbackService {
  public:
@@ -54,8 +55,14 @@ class AdminServiceImpl final : public v1::AdapterAdmin::CallbackService {
   grpc::ServerUnaryReactor* DeleteAdapter(grpc::CallbackServerContext* context,
                                           const v1::DeleteAdapterRequest* request,
                                           v1::DeleteAdapterResponse* response) override;
+  grpc::ServerUnaryReactor* PinAdapter(grpc::CallbackServerContext* context,
+                                       const v1::PinAdapterRequest* request,
+                                       v1::AdapterInfo* response) override;
 
  private:
+  v1::AdapterInfo Info(const AdapterVersion& version, const AdapterSnapshot& snapshot) const {
+    return ToAdapterInfo(version, snapshot, registry_->ResidencyOf(version));
+  }
   // Finishes a unary call, recording it.
   void Finish(grpc::ServerUnaryReactor* reactor, const char* rpc, const absl::Status& status);
 

@@ -5,8 +5,8 @@
 
 namespace vlsm {
 
-DynamicBatcher::Executor MakeEngineExecutor(const Engine* engine) {
-  return [engine](const std::vector<const BatchTask*>& tasks)
+DynamicBatcher::Executor MakeEngineExecutor(const Engine* engine, AdapterRegistry* registry) {
+  return [engine, registry](const std::vector<const BatchTask*>& tasks)
              -> absl::StatusOr<std::vector<std::vector<HostTensor>>> {
     std::vector<HostTensor> images;
     std::vector<SegmentQuery> queries;
@@ -14,8 +14,14 @@ DynamicBatcher::Executor MakeEngineExecutor(const Engine* engine) {
     for (size_t i = 0; i < tasks.size(); ++i) {
       const BatchTask& task = *tasks[i];
       images.push_back(task.image);
-      std::shared_ptr<const Adapter> adapter =
-          task.adapter != nullptr ? task.adapter->adapter : nullptr;
+      std::shared_ptr<const Adapter> adapter;
+      if (task.adapter != nullptr && registry != nullptr) {
+        auto device = registry->AcquireDevice(*task.adapter);
+        if (!device.ok()) return device.status();
+        adapter = *std::move(device);
+      } else if (task.adapter != nullptr) {
+        adapter = task.adapter->adapter;
+      }
       for (const Prompt& prompt : task.prompts) {
         queries.push_back(SegmentQuery{i, prompt, adapter});
       }

@@ -1,8 +1,8 @@
 // Adapts the Engine to the DynamicBatcher: one batch becomes one
 // Engine::Segment call.
 //
-// Ownership: the executor borrows `engine`, which must outlive every batcher
-// that uses it. Each call copies the tasks' images into the Segment call's
+// Ownership: the executor borrows `engine` (and `registry`), which must
+// outlive every batcher that uses it. Each call copies the tasks' images into the Segment call's
 // image list (the tasks stay const and owned by the batcher).
 // Threading: the executor is stateless apart from the engine pointer and may
 // run on many batcher workers at once (Engine::Segment is thread-safe).
@@ -18,7 +18,11 @@ namespace vlsm {
 
 // One image per task and one SegmentQuery per prompt, with the task's
 // adapter (null: the base model); splits the flat result back per task.
-DynamicBatcher::Executor MakeEngineExecutor(const Engine* engine);
+// With a `registry`, each adapter's device copy comes from
+// AdapterRegistry::AcquireDevice (reloaded there if it was offloaded; a
+// failed reload fails the batch); without one, the version's own copy runs.
+DynamicBatcher::Executor MakeEngineExecutor(const Engine* engine,
+                                            AdapterRegistry* registry = nullptr);
 
 }  // namespace vlsm
 

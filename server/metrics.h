@@ -28,6 +28,8 @@ class ServerMetrics {
   virtual void SetQueueDepth(int depth) = 0;
   virtual void SetInFlight(int requests) = 0;
   virtual void SetAdapters(int loaded, int64_t bytes) = 0;
+  // Adapter versions with a copy on the serving device, and its bytes.
+  virtual void SetResidentAdapters(int resident, int64_t bytes) = 0;
   // Cumulative counts of the engine's conditional-embedding cache.
   virtual void SetConditionCache(uint64_t hits, uint64_t misses) = 0;
   // One mask returned for `task`; empty = no foreground pixel.

@@ -13,6 +13,7 @@ class NullMetrics final : public ServerMetrics {
   void SetQueueDepth(int) override {}
   void SetInFlight(int) override {}
   void SetAdapters(int, int64_t) override {}
+  void SetResidentAdapters(int, int64_t) override {}
   void SetConditionCache(uint64_t, uint64_t) override {}
   void ObserveMask(absl::string_view, bool) override {}
 };

@@ -18,12 +18,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
-#include "prometheus/text_serializer.h"
-#include "server/metrics_http.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+#include "server/metrics_http.h"
 
 namespace vlsm {
 namespace {
@@ -130,8 +130,12 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
                         .Add({}, PowersOfTwo(256))),
         queue_depth_(MakeGauge("vlsm_queue_depth", "Requests waiting to batch.")),
         in_flight_(MakeGauge("vlsm_in_flight_requests", "RPCs being served.")),
-        adapters_loaded_(MakeGauge("vlsm_adapters_loaded", "Adapters resident.")),
-        adapter_bytes_(MakeGauge("vlsm_adapter_bytes", "Bytes of resident adapter weights.")),
+        adapters_loaded_(MakeGauge("vlsm_adapters_loaded", "Adapter versions registered.")),
+        adapter_bytes_(MakeGauge("vlsm_adapter_bytes", "Bytes of registered adapter weights.")),
+        adapters_resident_(MakeGauge("vlsm_adapters_resident",
+                                     "Adapter versions with a copy on the serving device.")),
+        adapter_resident_bytes_(MakeGauge("vlsm_adapter_resident_bytes",
+                                          "Bytes of adapter weights on the serving device.")),
         cache_hits_(
             MakeCounter("vlsm_condition_cache_hits_total", "Conditional-embedding cache hits.")),
         cache_misses_(MakeCounter("vlsm_condition_cache_misses_total",
@@ -196,6 +200,10 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
     adapters_loaded_.Set(loaded);
     adapter_bytes_.Set(static_cast<double>(bytes));
   }
+  void SetResidentAdapters(int resident, int64_t bytes) override {
+    adapters_resident_.Set(resident);
+    adapter_resident_bytes_.Set(static_cast<double>(bytes));
+  }
 
   void SetConditionCache(uint64_t hits, uint64_t misses) override {
     absl::MutexLock lock(&cache_mu_);
@@ -237,6 +245,8 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
   prometheus::Gauge& in_flight_;
   prometheus::Gauge& adapters_loaded_;
   prometheus::Gauge& adapter_bytes_;
+  prometheus::Gauge& adapters_resident_;
+  prometheus::Gauge& adapter_resident_bytes_;
   prometheus::Counter& cache_hits_;
   prometheus::Counter& cache_misses_;
   ChildCache<prometheus::Counter> masks_;

@@ -16,8 +16,11 @@
 //       batch; buckets 1, 2, 4, ..., 256.
 //   vlsm_queue_depth                          gauge.
 //   vlsm_in_flight_requests                   gauge.
-//   vlsm_adapters_loaded                      gauge.
-//   vlsm_adapter_bytes                        gauge.
+//   vlsm_adapters_loaded                      gauge; versions registered.
+//   vlsm_adapter_bytes                        gauge; their weights' bytes.
+//   vlsm_adapters_resident                    gauge; versions with a copy on
+//       the serving device (see --adapter_device_budget_bytes).
+//   vlsm_adapter_resident_bytes               gauge; bytes of those copies.
 //   vlsm_condition_cache_hits_total           counter.
 //   vlsm_condition_cache_misses_total         counter.
 //       SetConditionCache() receives the engine's cumulative counts; these

@@ -17,9 +17,10 @@ absl::Status WithId(const std::string& id, const absl::Status& status) {
 }  // namespace
 
 SegmentStreamReactor::SegmentStreamReactor(const SegmentProcessor* processor,
-                                           ServerMetrics* metrics,
+                                           const AdapterRegistry* registry, ServerMetrics* metrics,
                                            grpc::CallbackServerContext* context, int max_in_flight)
     : processor_(processor),
+      registry_(registry),
       metrics_(metrics),
       deadline_(DeadlineOf(*context)),
       max_in_flight_(std::max(1, max_in_flight)) {
@@ -45,6 +46,12 @@ void SegmentStreamReactor::OnReadDone(bool ok) {
       } else if (!ids_.insert(id).second) {
         FailLocked(WithId(id, absl::InvalidArgumentError("duplicate request_id in flight")));
       } else {
+        const std::string label = TaskLabel(*registry_, read_buffer_->task());
+        if (!task_label_.has_value()) {
+          task_label_ = label;
+        } else if (*task_label_ != label) {
+          task_label_ = "other";  // a stream mixing tasks
+        }
         slot_id = next_slot_++;
         Slot& slot = slots_[slot_id];
         slot.request = std::move(read_buffer_);
@@ -127,6 +134,7 @@ void SegmentStreamReactor::Step() {
   const v1::SegmentResponse* write = nullptr;
   bool finish = false, notify_cancelled = false;
   absl::Status status;
+  std::string task_label;
   {
     absl::MutexLock lock(&mu_);
     if (finished_) return;
@@ -149,13 +157,14 @@ void SegmentStreamReactor::Step() {
     if (finish) {
       finished_ = true;
       status = error_;
+      task_label = task_label_.value_or("");
     }
   }
   if (notify_cancelled) processor_->NotifyCancelled();
   if (write != nullptr) StartWrite(write);
   if (read != nullptr) StartRead(read);
   if (finish) {
-    metrics_->RecordRequest("SegmentStream", status.code(), "");
+    metrics_->RecordRequest("SegmentStream", status.code(), task_label);
     Finish(ToGrpcStatus(status));
   }
 }

@@ -13,7 +13,10 @@
 // status, prefixed with its request_id; the other admitted requests are
 // cancelled and awaited before Finish.
 //
-// Ownership: borrows the processor and metrics; deletes itself in OnDone,
+// Metrics: one vlsm_requests_total per stream, labelled with its requests'
+// task (TaskLabel: "" base model, the adapter name); "other" when they
+// differ or are not registered.
+// Ownership: borrows the processor, registry and metrics; deletes itself in OnDone,
 // which gRPC calls only after Finish, itself called only when no processor
 // callback is pending.
 // Threading: the gRPC reactions and the processor's `done` callbacks run on
@@ -30,6 +33,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +41,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "server/adapter_registry.h"
 #include "server/metrics.h"
 #include "server/segment_processor.h"
 #include "vlsm/v1/segmentation.pb.h"
@@ -46,8 +51,9 @@ namespace vlsm {
 class SegmentStreamReactor final
     : public grpc::ServerBidiReactor<v1::SegmentRequest, v1::SegmentResponse> {
  public:
-  SegmentStreamReactor(const SegmentProcessor* processor, ServerMetrics* metrics,
-                       grpc::CallbackServerContext* context, int max_in_flight);
+  SegmentStreamReactor(const SegmentProcessor* processor, const AdapterRegistry* registry,
+                       ServerMetrics* metrics, grpc::CallbackServerContext* context,
+                       int max_in_flight);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -73,6 +79,7 @@ class SegmentStreamReactor final
   void Step() ABSL_LOCKS_EXCLUDED(mu_);
 
   const SegmentProcessor* processor_;
+  const AdapterRegistry* registry_;
   ServerMetrics* metrics_;
   const absl::Time deadline_;
   const size_t max_in_flight_;
@@ -88,6 +95,7 @@ class SegmentStreamReactor final
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<std::string> task_label_ ABSL_GUARDED_BY(mu_);  // set by the first request
   absl::Status error_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -76,7 +76,8 @@ grpc::ServerWriteReactor<v1::SegmentResponse>* SegmentationServiceImpl::Segment(
 
 grpc::ServerBidiReactor<v1::SegmentRequest, v1::SegmentResponse>*
 SegmentationServiceImpl::SegmentStream(grpc::CallbackServerContext* context) {
-  return new SegmentStreamReactor(processor_, metrics_, context, options_.stream_max_in_flight);
+  return new SegmentStreamReactor(processor_, registry_, metrics_, context,
+                                  options_.stream_max_in_flight);
 }
 
 }  // namespace vlsm

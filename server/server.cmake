@@ -11,7 +11,7 @@ target_link_libraries(vlsm_service
   PUBLIC vlsm_pipeline vlsm_batcher vlsm_registry vlsm_proto gRPC::grpc++
          gRPC::grpc++_reflection absl::status absl::statusor absl::synchronization absl::time
          Threads::Threads
-  PRIVATE vlsm_format vlsm_dicom_seg)
+  PRIVATE vlsm_format vlsm_dicom_seg OpenSSL::Crypto)
 if(TARGET vlsm_metrics)
   target_link_libraries(vlsm_service PUBLIC vlsm_metrics)
 else()

@@ -31,11 +31,22 @@ absl::StatusOr<std::unique_ptr<VlsmServer>> VlsmServer::Start(
   }
   std::vector<std::string> local_warnings;
   auto registry = AdapterRegistry::Open(&s->pipeline_->engine(), options.adapter_dir,
-                                        warnings ? warnings : &local_warnings);
+                                        warnings ? warnings : &local_warnings,
+                                        RegistryOptions{options.adapter_device_budget_bytes});
   if (!registry.ok()) return registry.status();
   s->registry_ = *std::move(registry);
 
-  DynamicBatcher::Executor executor = MakeEngineExecutor(&s->pipeline_->engine());
+  DynamicBatcher::Executor executor =
+      MakeEngineExecutor(&s->pipeline_->engine(), s->registry_.get());
+  // After each batch: the residency gauges (a batch may have reloaded an
+  // adapter and offloaded another).
+  executor = [inner = std::move(executor), m = s->metrics_.get(),
+              registry = s->registry_.get()](const std::vector<const BatchTask*>& tasks) {
+    auto result = inner(tasks);
+    const AdapterResidency& residency = registry->residency();
+    m->SetResidentAdapters(residency.resident_count(), residency.resident_bytes());
+    return result;
+  };
   if (options.wrap_executor) executor = options.wrap_executor(std::move(executor));
   s->batcher_ = std::make_unique<DynamicBatcher>(options.batcher, std::move(executor));
   ServerMetrics* m = s->metrics_.get();
@@ -60,7 +71,8 @@ absl::StatusOr<std::unique_ptr<VlsmServer>> VlsmServer::Start(
   s->pool_ = std::make_unique<WorkerPool>(options.cpu_workers);
   s->processor_ = std::make_unique<SegmentProcessor>(s->pipeline_.get(), s->registry_.get(),
                                                      s->batcher_.get(), s->pool_.get(), m);
-  s->auth_ = std::make_unique<AdminAuth>(options.admin_token, options.allow_insecure_admin);
+  s->auth_ = std::make_unique<AdminAuth>(options.admin_token, options.allow_insecure_admin,
+                                         options.admin_cert_sha256);
   s->segmentation_ = std::make_unique<SegmentationServiceImpl>(
       s->processor_.get(), s->registry_.get(), m,
       SegmentationServiceImpl::Options{options.stream_max_in_flight});
@@ -81,7 +93,10 @@ absl::StatusOr<std::unique_ptr<VlsmServer>> VlsmServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address));
   }
   s->options_ = std::move(options);
+  // gRPC's default health service starts out SERVING for ""; this runs
+  // before any other work, so the window is the time of one call.
   s->SetServing(false);
+  if (s->options_.on_listening) s->options_.on_listening(s->port_);
   if (s->options_.warmup) {
     if (absl::Status w = s->Warmup(); !w.ok()) {
       return absl::Status(w.code(), absl::StrCat("warm-up probe failed: ", w.message()));

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,12 +56,17 @@ struct ServerOptions {
   int cpu_workers = 4;  // decode / encode / admin-write threads
   int stream_max_in_flight = 8;
   uint64_t max_adapter_bytes = uint64_t{256} << 20;
-  int max_message_bytes = 64 << 20;        // per gRPC message (images)
-  std::optional<std::string> admin_token;  // nullopt: none configured
+  int64_t adapter_device_budget_bytes = 0;  // 0: every adapter stays on the device
+  int max_message_bytes = 64 << 20;         // per gRPC message (images)
+  std::optional<std::string> admin_token;   // nullopt: none configured
+  std::set<std::string> admin_cert_sha256;  // fingerprints of admin client certificates
   bool allow_insecure_admin = false;
   // Tests: wraps the engine executor (e.g. to hold a batch).
   std::function<DynamicBatcher::Executor(DynamicBatcher::Executor)> wrap_executor;
   bool warmup = true;
+  // Called once the port is bound and health says NOT_SERVING, before the
+  // warm-up probe (announce the port early; tests watch the warm-up).
+  std::function<void(int port)> on_listening;
 };
 
 // Health service names the server reports ("" is the whole server).

@@ -54,6 +54,14 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "(`authorization: Bearer <token>`). Without it admin RPCs are refused.");
 ABSL_FLAG(bool, allow_insecure_admin, false,
           "Allow AdapterAdmin RPCs without a token when no --admin_token_file is set "
+ABSL_FLAG(std::string, admin_cert_fingerprints_file, "",
+          "File listing SHA-256 fingerprints (one per line, as `openssl x509 -noout "
+          "-fingerprint -sha256` prints them) of client certificates that may call "
+          "AdapterAdmin RPCs without a token. Needs --tls_client_ca (mTLS).");
+ABSL_FLAG(int64_t, adapter_device_budget_bytes, 0,
+          "Bytes of adapter weights kept on the serving device; idle unpinned adapters "
+          "beyond it are offloaded to host memory (least recently used first) and "
+          "reloaded on use. 0: no limit.");
           "(development only).");
 ABSL_FLAG(uint64_t, max_adapter_bytes, uint64_t{256} << 20, "Largest adapter upload, in bytes.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
@@ -134,6 +142,16 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   return o;
 }
 
+  if (const std::string path = absl::GetFlag(FLAGS_admin_cert_fingerprints_file); !path.empty()) {
+    if (absl::GetFlag(FLAGS_tls_client_ca).empty()) {
+      return absl::InvalidArgumentError(
+          "--admin_cert_fingerprints_file needs --tls_client_ca (client certificates)");
+    }
+    auto fingerprints = AdminAuth::ReadFingerprintsFile(path);
+    if (!fingerprints.ok()) return fingerprints.status();
+    o.admin_cert_sha256 = *std::move(fingerprints);
+  }
+  o.adapter_device_budget_bytes = absl::GetFlag(FLAGS_adapter_device_budget_bytes);
 int Run() {
   // Block the shutdown signals in every thread; this one waits for them.
   sigset_t signals;

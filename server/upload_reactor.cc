@@ -83,7 +83,7 @@ void UploadReactor::Commit() {
     options.metadata.insert(header_.metadata().begin(), header_.metadata().end());
     auto added = registry_->Add(header_.name(), std::move(data_), options);
     if (!added.ok()) return Done(added.status());
-    *response_ = ToAdapterInfo(**added, *registry_->snapshot());
+    *response_ = ToAdapterInfo(**added, *registry_->snapshot(), registry_->ResidencyOf(**added));
     Done(absl::OkStatus());
   });
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/safetensors.h"
@@ -16,9 +17,9 @@
 namespace vlsm {
 namespace {
 
-using ::testing::HasSubstr;
 using test_support::TestData;
 using test_support::TinyModelDir;
+using ::testing::HasSubstr;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -33,7 +34,9 @@ std::string AdapterBytes(const std::string& variant) {
 
 class AdapterRegistryTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { engine_ = Engine::Create(TinyModelDir(), EngineOptions{})->release(); }
+  static void SetUpTestSuite() {
+    engine_ = Engine::Create(TinyModelDir(), EngineOptions{})->release();
+  }
   static void TearDownTestSuite() { delete engine_; }
 
   void SetUp() override {
@@ -85,7 +88,8 @@ TEST_F(AdapterRegistryTest, VersionsAndLabels) {
 
 TEST_F(AdapterRegistryTest, RestartReloadsEverythingAcknowledged) {
   ASSERT_TRUE(registry_->Add("polyp", AdapterBytes("shallow_v"), {}).ok());
-  ASSERT_TRUE(registry_->Add("polyp", AdapterBytes("dense_vlc"), {{}, 0, "stable", {{"k", "v"}}}).ok());
+  ASSERT_TRUE(
+      registry_->Add("polyp", AdapterBytes("dense_vlc"), {{}, 0, "stable", {{"k", "v"}}}).ok());
   ASSERT_TRUE(registry_->Add("skin", AdapterBytes("shallow_vl"), {}).ok());
   ASSERT_TRUE(registry_->Delete("polyp", 1, false).ok());
   // A temp file left by a crash in mid-upload is ignored.
@@ -176,6 +180,43 @@ TEST_F(AdapterRegistryTest, ReadersNeverSeeATornState) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ((*registry_->Resolve("polyp@stable"))->version, 3u);
+}
+
+// The thread that publishes a write and the thread that drops the last
+// reference to a version or a snapshot (a finishing request, a reader) never
+// run their destructors: the registry's reaper does.
+TEST_F(AdapterRegistryTest, RetiredVersionsAreDestroyedOnTheReaperThread) {
+  auto v1 = registry_->Add("polyp", AdapterBytes("shallow_vlc"), {});
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  std::shared_ptr<const AdapterVersion> in_flight = *std::move(v1);  // a request's reference
+  std::weak_ptr<const Adapter> weights = in_flight->adapter;
+  ASSERT_TRUE(registry_->AcquireDevice(*in_flight).ok());
+
+  absl::Notification gate;
+  registry_->reaper().Post([&] { gate.WaitForNotification(); });  // hold the reaper
+  ASSERT_TRUE(registry_->Delete("polyp", 0, false).ok());         // publishes on this thread
+  in_flight.reset();                                              // the request finishes here
+  EXPECT_FALSE(weights.expired());  // the version was not destroyed on this thread
+  gate.Notify();
+  registry_->reaper().Flush();
+  EXPECT_TRUE(weights.expired());
+}
+
+TEST_F(AdapterRegistryTest, RetiredSnapshotsAreDestroyedOnTheReaperThread) {
+  auto v1 = registry_->Add("polyp", AdapterBytes("shallow_vlc"), {});
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  std::weak_ptr<const Adapter> weights = (*v1)->adapter;
+  v1 = absl::UnknownError("dropped");
+  std::shared_ptr<const AdapterSnapshot> reader = registry_->snapshot();  // e.g. ListAdapters
+
+  absl::Notification gate;
+  registry_->reaper().Post([&] { gate.WaitForNotification(); });
+  ASSERT_TRUE(registry_->Delete("polyp", 0, false).ok());
+  reader.reset();  // the last reference to the old snapshot, and through it to the version
+  EXPECT_FALSE(weights.expired());
+  gate.Notify();
+  registry_->reaper().Flush();
+  EXPECT_TRUE(weights.expired());
 }
 
 }  // namespace

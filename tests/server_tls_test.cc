@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,11 +27,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/http_get.h"
 #include "health_check.grpc.pb.h"
 #include "server/prometheus_metrics.h"
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
+#include "tests/support/http_get.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
@@ -72,6 +73,8 @@ struct Pki {
   std::string client_cert, client_key;              // signed by `ca`
   std::string other_ca;                             // an unrelated CA
   std::string other_client_cert, other_client_key;  // signed by `other_ca`
+  std::string admin_cert, admin_key;                // signed by `ca`, listed as admin
+  std::string admin_fingerprints_file;  // `openssl x509 -fingerprint -sha256` of admin_cert
 };
 
 // A self-signed CA `<dir>/<name>.{pem,key}`.
@@ -111,7 +114,10 @@ absl::StatusOr<Pki> MakePki() {
   if (!MakeCa(dir, "ca") || !MakeCa(dir, "other_ca") ||
       !MakeLeaf(dir, "server", "ca", server_ext, 2) ||
       !MakeLeaf(dir, "client", "ca", client_ext, 3) ||
-      !MakeLeaf(dir, "other_client", "other_ca", client_ext, 4)) {
+      !MakeLeaf(dir, "other_client", "other_ca", client_ext, 4) ||
+      !MakeLeaf(dir, "admin", "ca", client_ext, 5) ||
+      !OpenSsl(absl::StrCat("x509 -noout -fingerprint -sha256 -in ", dir, "/admin.pem -out ", dir,
+                            "/admin.fingerprints"))) {
     return absl::InternalError(absl::StrCat("openssl failed making certificates in ", dir));
   }
   Pki p;
@@ -123,6 +129,9 @@ absl::StatusOr<Pki> MakePki() {
   p.other_ca = Slurp(dir + "/other_ca.pem");
   p.other_client_cert = Slurp(dir + "/other_client.pem");
   p.other_client_key = Slurp(dir + "/other_client.key");
+  p.admin_cert = Slurp(dir + "/admin.pem");
+  p.admin_key = Slurp(dir + "/admin.key");
+  p.admin_fingerprints_file = dir + "/admin.fingerprints";
   return p;
 }
 
@@ -302,6 +311,55 @@ TEST_F(ServerTlsTest, MutualTlsRefusesAClientCertFromAnotherCa) {
   grpc::Status s =
       Check(TlsChannel(server->port(), pki_->ca, pki_->other_client_cert, pki_->other_client_key));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+}
+
+// ListAdapters on `channel`, with `token` as a bearer token if set.
+grpc::StatusCode ListAdaptersCode(const std::shared_ptr<grpc::Channel>& channel,
+                                  const std::string& token = "") {
+  auto stub = v1::AdapterAdmin::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+  v1::ListAdaptersRequest req;
+  v1::ListAdaptersResponse resp;
+  return stub->ListAdapters(&ctx, req, &resp).error_code();
+}
+
+// The admin fingerprints file as vlsm-server reads it (openssl's own output).
+std::set<std::string> AdminFingerprints(const Pki& pki) {
+  auto fingerprints = AdminAuth::ReadFingerprintsFile(pki.admin_fingerprints_file);
+  EXPECT_TRUE(fingerprints.ok()) << fingerprints.status();
+  return fingerprints.ok() ? *fingerprints : std::set<std::string>{};
+}
+
+TEST_F(ServerTlsTest, AListedClientCertificateIsAnAdminCredential) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
+  o.admin_token = "t0ken";
+  o.admin_cert_sha256 = AdminFingerprints(*pki_);
+  ASSERT_EQ(o.admin_cert_sha256.size(), 1u);
+  EXPECT_EQ(*o.admin_cert_sha256.begin(), *AdminAuth::CertificateSha256(pki_->admin_cert));
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  auto admin = TlsChannel(server->port(), pki_->ca, pki_->admin_cert, pki_->admin_key);
+  auto other = TlsChannel(server->port(), pki_->ca, pki_->client_cert, pki_->client_key);
+  EXPECT_EQ(ListAdaptersCode(admin), grpc::StatusCode::OK);
+  EXPECT_EQ(ListAdaptersCode(other), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ListAdaptersCode(other, "t0ken"), grpc::StatusCode::OK);  // the token still works
+  EXPECT_EQ(ListAdaptersCode(other, "wrong"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(ListAdaptersCode(admin, "wrong"), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ServerTlsTest, WithoutAnyCredentialAdminIsUnauthenticated) {
+  ServerOptions o = Options();
+  o.credentials = ServerCredentials();  // TLS without client certificates
+  o.admin_cert_sha256 = AdminFingerprints(*pki_);
+  auto server = Start(std::move(o));
+  ASSERT_NE(server, nullptr);
+  auto channel = TlsChannel(server->port(), pki_->ca);
+  EXPECT_EQ(ListAdaptersCode(channel), grpc::StatusCode::UNAUTHENTICATED);
+  // No token is configured: a bearer token is no credential either.
+  EXPECT_EQ(ListAdaptersCode(channel, "anything"), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 // In a process that loads LibTorch (the real server): this failed with
