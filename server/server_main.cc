@@ -52,8 +52,6 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(std::string, admin_token_file, "",
           "File holding the bearer token AdapterAdmin RPCs must present "
           "(`authorization: Bearer <token>`). Without it admin RPCs are refused.");
-ABSL_FLAG(bool, allow_insecure_admin, false,
-          "Allow AdapterAdmin RPCs without a token when no --admin_token_file is set "
 ABSL_FLAG(std::string, admin_cert_fingerprints_file, "",
           "File listing SHA-256 fingerprints (one per line, as `openssl x509 -noout "
           "-fingerprint -sha256` prints them) of client certificates that may call "
@@ -62,6 +60,8 @@ ABSL_FLAG(int64_t, adapter_device_budget_bytes, 0,
           "Bytes of adapter weights kept on the serving device; idle unpinned adapters "
           "beyond it are offloaded to host memory (least recently used first) and "
           "reloaded on use. 0: no limit.");
+ABSL_FLAG(bool, allow_insecure_admin, false,
+          "Allow AdapterAdmin RPCs without a token when no --admin_token_file is set "
           "(development only).");
 ABSL_FLAG(uint64_t, max_adapter_bytes, uint64_t{256} << 20, "Largest adapter upload, in bytes.");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
@@ -139,9 +139,6 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     if (!token.ok()) return token.status();
     o.admin_token = *token;
   }
-  return o;
-}
-
   if (const std::string path = absl::GetFlag(FLAGS_admin_cert_fingerprints_file); !path.empty()) {
     if (absl::GetFlag(FLAGS_tls_client_ca).empty()) {
       return absl::InvalidArgumentError(
@@ -152,6 +149,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     o.admin_cert_sha256 = *std::move(fingerprints);
   }
   o.adapter_device_budget_bytes = absl::GetFlag(FLAGS_adapter_device_budget_bytes);
+  return o;
+}
+
 int Run() {
   // Block the shutdown signals in every thread; this one waits for them.
   sigset_t signals;
