@@ -54,7 +54,8 @@ def seconds(m):
         return "-"
     if m.get("mode") == "eval":
         return "0"
-    return "%.0f" % m.get("train_seconds", 0)
+    t = m.get("train_seconds", 0)
+    return "%.1f" % t if t < 100 else "%.0f" % t
 
 
 def main(argv):
