@@ -47,6 +47,9 @@ ABSL_FLAG(std::string, profile, "", "if set: write a torch profiler trace of one
 namespace vlsm {
 
 int RunTokenizeBench();  // bench_tokenize.cc
+#ifdef VLSM_BENCH_SERVE
+int RunServeBench();  // server/bench_serve.cc (built with the server)
+#endif
 
 namespace {
 
@@ -250,11 +253,20 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "\n  vlsm-bench engine [--batch B | --prompts K] [--adapters N --variant V] [--repeats R] "
       "[--threads T] [--device D] [--dtype T] [--model DIR]\n"
-      "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]");
+      "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]"
+#ifdef VLSM_BENCH_SERVE
+      "\n  vlsm-bench serve (--model DIR | --target HOST:PORT) [--clients N] [--duration_s S | "
+      "--requests N] [--tasks base,bench@stable] [--adapter_file F --admin_ops N] "
+      "[--max_batch_size B]"
+#endif
+  );
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command == "engine") return vlsm::Run();
   if (command == "tokenize") return vlsm::RunTokenizeBench();
+#ifdef VLSM_BENCH_SERVE
+  if (command == "serve") return vlsm::RunServeBench();
+#endif
   std::cerr << "usage: " << absl::ProgramUsageMessage() << "\n";
   return 2;
 }

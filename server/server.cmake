@@ -24,3 +24,11 @@ target_link_libraries(vlsm-server PRIVATE vlsm_service absl::flags absl::flags_p
 if(TARGET vlsm_metrics)
   target_compile_definitions(vlsm-server PRIVATE VLSM_HAVE_PROMETHEUS_METRICS=1)
 endif()
+
+# `vlsm-bench serve`, the gRPC load generator, when the server is built
+# (vlsm-bench itself stays torch-only for the engine-only build).
+if(TARGET vlsm-bench)
+  target_sources(vlsm-bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/bench_serve.cc)
+  target_link_libraries(vlsm-bench PRIVATE vlsm_service)
+  target_compile_definitions(vlsm-bench PRIVATE VLSM_BENCH_SERVE=1)
+endif()
