@@ -27,6 +27,8 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
       libopencv-imgproc4.5d libdcmtk16 libopenjp2-7 libgrpc++1 libprotobuf-lite23 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/ /usr/local/bin/
+# The embedded default model, where the binaries look for it (bin/../share/...).
+COPY model/default/ /usr/local/share/vlsm-serve/default-model/
 ENV LD_LIBRARY_PATH=/opt/conda/lib/python3.11/site-packages/torch/lib
 ENTRYPOINT []
 CMD ["vlsm-bench", "engine", "--device", "cuda", "--batch", "8"]

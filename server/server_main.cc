@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "dcmtk/oflog/oflog.h"
+#include "model/default_model.h"
 #include "server/metrics.h"
 #include "server/server_builder.h"
 
@@ -30,7 +31,8 @@
 
 ABSL_FLAG(std::string, model, "",
           "Hugging Face CLIPSeg model directory (config.json, model.safetensors, tokenizer "
-          "files, preprocessor_config.json). Required.");
+          "files, preprocessor_config.json). Default: the embedded default model (model/default, "
+          "or $VLSM_DEFAULT_MODEL).");
 ABSL_FLAG(int, port, 50051, "gRPC port (0: any free port; the bound port is printed).");
 ABSL_FLAG(int, metrics_port, 9090, "Prometheus /metrics port; 0 disables metrics.");
 ABSL_FLAG(std::string, adapter_dir, "./adapters",
@@ -117,8 +119,9 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> Metrics() {
 
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions o;
-  o.model_dir = absl::GetFlag(FLAGS_model);
-  if (o.model_dir.empty()) return absl::InvalidArgumentError("--model is required");
+  auto model_dir = ModelDirOrDefault(absl::GetFlag(FLAGS_model));
+  if (!model_dir.ok()) return model_dir.status();
+  o.model_dir = *model_dir;
   o.engine.device = absl::GetFlag(FLAGS_device);
   o.engine.dtype = absl::GetFlag(FLAGS_dtype);
   o.engine.num_threads = absl::GetFlag(FLAGS_threads);
@@ -199,7 +202,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves CLIPSeg segmentation with hot-swappable VLSM adapters over gRPC.\n"
-      "  vlsm-server --model DIR [--port 50051] [--adapter_dir ./adapters] "
+      "  vlsm-server [--model DIR] [--port 50051] [--adapter_dir ./adapters] "
       "[--admin_token_file FILE] [--tls_cert C --tls_key K [--tls_client_ca CA]]");
   absl::ParseCommandLine(argc, argv);
   OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
