@@ -17,6 +17,7 @@ PACKAGES=(
   dpkg-dev libprotobuf-dev protobuf-compiler  # deploy/build-sentencepiece.sh: apt-get source, build against system protobuf
   libgrpc++-dev protobuf-compiler-grpc        # gRPC C++ (+ grpc_cpp_plugin for generated stubs)
   prometheus-cpp-dev libcurl4-openssl-dev     # /metrics exposer (+ the pull client the tests scrape with)
+  orthanc orthanc-dicomweb     # a real PACS for vlsm-pacs-bridge's round-trip test (tests/pacs_orthanc_test.py)
   clang-14 libclang-rt-14-dev  # libFuzzer targets (deploy/fuzz.sh)
   python3-torch python3-numpy  # vlsm-convert-ckpt reads Lightning checkpoints with torch
 )

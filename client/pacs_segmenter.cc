@@ -1,0 +1,237 @@
+#include "client/pacs_segmenter.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "vlsm/v1/segmentation.grpc.pb.h"
+
+namespace vlsm::pacs {
+namespace {
+
+constexpr int kMaxReceiveBytes = 64 << 20;
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+class GrpcSegmenter : public SliceSegmenter {
+ public:
+  GrpcSegmenter(std::shared_ptr<grpc::Channel> channel, GrpcSegmenterOptions options)
+      : stub_(v1::SegmentationService::NewStub(channel)), options_(std::move(options)) {}
+
+  absl::StatusOr<SeriesMasks> Segment(const std::vector<SliceInput>& slices,
+                                      const Route& route) override {
+    if (route.prompts.empty()) return absl::InvalidArgumentError("the route has no prompts");
+    if (slices.empty()) return absl::InvalidArgumentError("no slices");
+    grpc::ClientContext ctx;
+    if (!options_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.token);
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
+    // Wait for the server (a restarting service) instead of failing at once;
+    // the deadline bounds the wait.
+    ctx.set_wait_for_ready(true);
+    auto stream = stub_->SegmentStream(&ctx);
+
+    SeriesMasks out;
+    out.prompts.resize(route.prompts.size());
+    for (size_t p = 0; p < route.prompts.size(); ++p) {
+      out.prompts[p].prompt = route.prompts[p];
+      out.prompts[p].frames.resize(slices.size());
+    }
+    std::vector<size_t> received(slices.size(), 0);
+
+    absl::Mutex mu;
+    const int limit = std::max(1, options_.max_in_flight);
+    struct Shared {
+      int in_flight = 0;
+      bool aborted = false;
+      int limit = 1;
+    } shared;
+    shared.limit = limit;
+    std::thread sender([&] {
+      for (size_t i = 0; i < slices.size(); ++i) {
+        {
+          absl::MutexLock lock(&mu);
+          mu.Await(absl::Condition(
+              +[](Shared* s) { return s->aborted || s->in_flight < s->limit; }, &shared));
+          if (shared.aborted) break;
+          ++shared.in_flight;
+        }
+        v1::SegmentRequest r;
+        r.set_request_id(std::to_string(i));
+        r.mutable_image()->set_encoded(std::string(slices[i].part10));
+        r.mutable_image()->set_format_hint("dicom");
+        for (const std::string& p : route.prompts) r.add_prompts(p);
+        r.set_task(route.task);
+        r.mutable_options()->set_threshold(route.threshold);
+        r.mutable_options()->set_mask_encoding(v1::RLE);
+        r.mutable_options()->set_model_size(false);
+        if (!stream->Write(r)) break;  // the stream ended; Finish says why
+      }
+      stream->WritesDone();
+    });
+
+    absl::Status local;
+    bool have_provenance = false;
+    v1::SegmentResponse response;
+    while (stream->Read(&response)) {
+      if (!local.ok()) continue;
+      local = Accept(response, slices, &out, &received, &have_provenance);
+      absl::MutexLock lock(&mu);
+      if (!local.ok()) {
+        shared.aborted = true;
+        ctx.TryCancel();
+        continue;
+      }
+      size_t index = 0;
+      (void)absl::SimpleAtoi(response.request_id(), &index);
+      if (received[index] == route.prompts.size()) --shared.in_flight;
+    }
+    {
+      absl::MutexLock lock(&mu);
+      shared.aborted = true;  // wake a sender still waiting for a slot
+    }
+    sender.join();
+    const absl::Status finished = FromGrpc(stream->Finish());
+    if (!local.ok()) return local;
+    if (!finished.ok()) return finished;
+    for (size_t i = 0; i < slices.size(); ++i) {
+      if (received[i] != route.prompts.size()) {
+        return absl::InternalError(absl::StrCat("slice ", i, " got ", received[i], " of ",
+                                                route.prompts.size(), " masks"));
+      }
+    }
+    return out;
+  }
+
+ private:
+  static absl::Status Accept(const v1::SegmentResponse& r, const std::vector<SliceInput>& slices,
+                             SeriesMasks* out, std::vector<size_t>* received,
+                             bool* have_provenance) {
+    size_t index = 0;
+    if (!absl::SimpleAtoi(r.request_id(), &index) || index >= slices.size()) {
+      return absl::InternalError("a response names an unknown request");
+    }
+    if (r.prompt_index() >= out->prompts.size()) {
+      return absl::InternalError("a response names an unknown prompt");
+    }
+    if (!*have_provenance) {
+      out->task = r.task();
+      out->adapter_version = r.adapter_version();
+      *have_provenance = true;
+    } else if (out->task != r.task() || out->adapter_version != r.adapter_version()) {
+      // A label moved mid-series: the masks would mix two adapter versions.
+      return absl::AbortedError("the adapter version changed during the series");
+    }
+    const SliceInput& s = slices[index];
+    if (r.mask().height() != s.rows || r.mask().width() != s.cols) {
+      return absl::InternalError(absl::StrCat("mask is ", r.mask().height(), "x", r.mask().width(),
+                                              ", the slice ", s.rows, "x", s.cols));
+    }
+    auto mask = DecodeCocoRle(r.mask().data(), s.rows, s.cols);
+    if (!mask.ok()) return absl::InternalError(mask.status().message());
+    std::vector<uint8_t>& frame = out->prompts[r.prompt_index()].frames[index];
+    if (!frame.empty()) return absl::InternalError("a mask arrived twice");
+    frame = *std::move(mask);
+    ++(*received)[index];
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<v1::SegmentationService::Stub> stub_;
+  const GrpcSegmenterOptions options_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SliceSegmenter>> MakeGrpcSegmenter(
+    const GrpcSegmenterOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("the service target is empty");
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls_ca.empty()) {
+    if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+      return absl::InvalidArgumentError("--tls_cert/--tls_key need --tls_ca");
+    }
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    if (options.tls_cert.empty() != options.tls_key.empty()) {
+      return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+    }
+    grpc::SslCredentialsOptions ssl;
+    auto roots = ReadPem(options.tls_ca);
+    if (!roots.ok()) return roots.status();
+    ssl.pem_root_certs = *std::move(roots);
+    if (!options.tls_cert.empty()) {
+      auto chain = ReadPem(options.tls_cert);
+      if (!chain.ok()) return chain.status();
+      auto key = ReadPem(options.tls_key);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *std::move(chain);
+      ssl.pem_private_key = *std::move(key);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // Reconnect quickly once a restarted service is back.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  return std::unique_ptr<SliceSegmenter>(
+      new GrpcSegmenter(grpc::CreateCustomChannel(options.target, credentials, args), options));
+}
+
+absl::StatusOr<std::vector<uint8_t>> DecodeCocoRle(absl::string_view s, long h, long w) {
+  if (h <= 0 || w <= 0) return absl::InvalidArgumentError("mask size must be positive");
+  std::vector<int64_t> counts;
+  size_t p = 0;
+  while (p < s.size()) {
+    int64_t x = 0;
+    int k = 0;
+    bool more = true;
+    while (more) {
+      if (p >= s.size() || k > 12) return absl::InvalidArgumentError("truncated RLE counts");
+      const int c = static_cast<unsigned char>(s[p]) - 48;
+      if (c < 0 || c > 63) return absl::InvalidArgumentError("bad character in RLE counts");
+      x |= static_cast<int64_t>(c & 0x1f) << (5 * k);
+      more = (c & 0x20) != 0;
+      ++p;
+      ++k;
+      if (!more && (c & 0x10)) x |= ~int64_t{0} << (5 * k);
+    }
+    if (counts.size() > 2) x += counts[counts.size() - 2];
+    counts.push_back(x);
+  }
+  const int64_t total = static_cast<int64_t>(h) * w;
+  std::vector<uint8_t> mask(static_cast<size_t>(total), 0);
+  int64_t pos = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] < 0 || counts[i] > total - pos) {
+      return absl::InvalidArgumentError("RLE counts exceed the mask size");
+    }
+    if (i % 2 == 1) {
+      for (int64_t j = pos; j < pos + counts[i]; ++j) {
+        // Column-major run position j -> row-major index.
+        const int64_t col = j / h, row = j % h;
+        mask[static_cast<size_t>(row * w + col)] = 1;
+      }
+    }
+    pos += counts[i];
+  }
+  if (pos != total) return absl::InvalidArgumentError("RLE counts do not cover the mask");
+  return mask;
+}
+
+}  // namespace vlsm::pacs
