@@ -24,11 +24,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/dicom_seg_source.h"
+#include "model/dicom_seg_text.h"
 
 namespace vlsm {
 namespace {
 
+using dicom_seg_internal::Ascii;
+using dicom_seg_internal::Ds;
 using dicom_seg_internal::Geometry;
+using dicom_seg_internal::PatchText;
 using dicom_seg_internal::ReadSourceFrames;
 using Source = dicom_seg_internal::SourceFrame;
 
@@ -36,38 +40,6 @@ absl::Status Invalid(absl::string_view what) { return absl::InvalidArgumentError
 
 absl::Status Dcmtk(absl::string_view what, const OFCondition& cond) {
   return absl::InternalError(absl::StrCat("DICOM SEG: ", what, ": ", cond.text()));
-}
-
-// DICOM value representations: no backslash (value separator) or control
-// characters; at most `max_chars` characters, cut on a UTF-8 boundary.
-std::string Clean(std::string_view text, size_t max_chars) {
-  std::string out;
-  size_t chars = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    const bool starts_char = (c & 0xC0) != 0x80;
-    if (starts_char && chars++ == max_chars) break;
-    if (c == '\\') {
-      out.push_back('/');
-    } else if (c < 0x20 || c == 0x7F) {
-      out.push_back(' ');
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
-
-std::string Ds(double v) {
-  // DS holds at most 16 characters.
-  char buf[32];
-  OFStandard::ftoa(buf, sizeof(buf), v, OFStandard::ftoa_uppercase, 0, 10);
-  std::string s(buf);
-  if (s.size() > 16) {
-    OFStandard::ftoa(buf, sizeof(buf), v, OFStandard::ftoa_uppercase, 0, 8);
-    s = buf;
-  }
-  return s;
 }
 
 CodeSequenceMacro Code(const SegCode& code) {
@@ -186,20 +158,20 @@ absl::Status AddSegmentsAndFrames(DcmSegmentation& seg, const std::vector<Source
   FGDerivationImage derivation;
   OFVector<FGBase*> per_frame{&content, &derivation};
   if (planes) per_frame.push_back(&position);
-  const std::string algorithm = Clean(provenance.algorithm_name, 64);
+  const std::string algorithm = Ascii(provenance.algorithm_name, 64);
   for (const SegSegment& in : segments) {
     DcmSegment* raw = nullptr;
     OFCondition c =
-        DcmSegment::create(raw, Clean(in.label, 64).c_str(), Code(in.category), Code(in.type),
+        DcmSegment::create(raw, Ascii(in.label, 64).c_str(), Code(in.category), Code(in.type),
                            DcmSegTypes::SAT_AUTOMATIC, algorithm.c_str());
     if (c.bad()) return Dcmtk("segment", c);
     std::unique_ptr<DcmSegment> segment(raw);
-    if (c.good()) c = segment->setSegmentDescription(Clean(in.label, 1024).c_str());
+    c = segment->setSegmentDescription(Ascii(in.label, 1024).c_str());
     AlgorithmIdentificationMacro id;
     if (c.good()) c = id.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence");
     if (c.good()) c = id.setAlgorithmName(algorithm.c_str());
     if (c.good() && !provenance.algorithm_version.empty()) {
-      c = id.setAlgorithmVersion(Clean(provenance.algorithm_version, 64).c_str());
+      c = id.setAlgorithmVersion(Ascii(provenance.algorithm_version, 64).c_str());
     }
     if (c.good()) c = segment->setSegmentationAlgorithmIdentification(id);
     Uint16 number = 0;
@@ -296,6 +268,26 @@ absl::StatusOr<std::string> WritePart10(DcmFileFormat& file) {
   return out;
 }
 
+// A SEG derived from lossy-compressed pixels says so (General Image module);
+// DCMTK writes "00" unconditionally.
+absl::Status CarryLossyCompression(const std::vector<Source>& sources, DcmDataset& out) {
+  for (const Source& s : sources) {
+    DcmDataset& ds = *s.parsed.dataset;
+    OFString flag;
+    if (ds.findAndGetOFString(DCM_LossyImageCompression, flag).bad() || flag != "01") continue;
+    OFCondition c = out.putAndInsertString(DCM_LossyImageCompression, "01");
+    for (const DcmTagKey& tag : {DCM_LossyImageCompressionRatio, DCM_LossyImageCompressionMethod}) {
+      OFString value;
+      if (c.good() && ds.findAndGetOFStringArray(tag, value).good() && !value.empty()) {
+        c = out.putAndInsertOFStringArray(tag, value);
+      }
+    }
+    if (c.bad()) return Dcmtk("lossy image compression", c);
+    return absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
                                   const std::vector<SegSegment>& segments,
                                   const SegProvenance& provenance, const SegOptions& options) {
@@ -313,13 +305,13 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
                                     [](const Source& s) { return s.geometry.spacing.has_value(); });
 
   IODGeneralEquipmentModule::EquipmentInfo equipment(
-      provenance.manufacturer.empty() ? "vlsm-serve" : Clean(provenance.manufacturer, 64).c_str(),
+      provenance.manufacturer.empty() ? "vlsm-serve" : Ascii(provenance.manufacturer, 64).c_str(),
       "vlsm-serve", "0",
       provenance.software_version.empty() ? "unknown"
-                                          : Clean(provenance.software_version, 64).c_str());
+                                          : Ascii(provenance.software_version, 64).c_str());
   ContentIdentificationMacro content;
   OFCondition c = content.setContentLabel("VLSM_SEG");
-  if (c.good()) c = content.setContentDescription(Clean(provenance.algorithm_name, 64).c_str());
+  if (c.good()) c = content.setContentDescription(Ascii(provenance.algorithm_name, 64).c_str());
   if (c.good()) c = content.setContentCreatorName("vlsm-serve^");
   if (c.good()) c = content.setInstanceNumber("1");
   if (c.bad()) return Dcmtk("content identification", c);
@@ -338,6 +330,7 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
     if (c.bad()) return Invalid(absl::StrCat("DICOM SEG: source 0: character set: ", c.text()));
   }
   c = seg->importHierarchy(ds0, OFTrue, OFTrue, planes, OFFalse, OFFalse);
+  if (c.good()) c = seg->getSOPCommon().setSpecificCharacterSet("ISO_IR 192");
   if (c.bad()) return Dcmtk("import patient/study", c);
   if (!planes) {
     // DICOM makes the Frame of Reference module optional when every frame
@@ -349,7 +342,7 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
   IODGeneralSeriesModule& series = seg->getSeries();
   c = series.setSeriesNumber(absl::StrCat(provenance.series_number).c_str());
   if (c.good() && !provenance.series_description.empty()) {
-    c = series.setSeriesDescription(Clean(provenance.series_description, 64).c_str());
+    c = series.setSeriesDescription(Ascii(provenance.series_description, 64).c_str());
   }
   if (c.bad()) return Dcmtk("series", c);
 
@@ -394,6 +387,8 @@ absl::StatusOr<std::string> Build(const std::vector<Source>& sources,
                                               sources.front().patient_orientation.c_str());
     if (c.bad()) return Dcmtk("patient orientation", c);
   }
+  if (absl::Status st = CarryLossyCompression(sources, *file.getDataset()); !st.ok()) return st;
+  if (absl::Status st = PatchText(*file.getDataset(), segments, provenance); !st.ok()) return st;
   c = file.getDataset()->putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
   if (c.bad()) return Dcmtk("character set", c);
   return WritePart10(file);

@@ -3,7 +3,7 @@
 if(NOT TARGET vlsm_dicom)
   return()
 endif()
-add_library(vlsm_dicom_seg dicom_seg.cc dicom_seg_source.cc)
+add_library(vlsm_dicom_seg dicom_seg.cc dicom_seg_source.cc dicom_seg_text.cc)
 target_include_directories(vlsm_dicom_seg PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(vlsm_dicom_seg
   PUBLIC absl::status absl::statusor

@@ -36,6 +36,10 @@
 // "Artificial Intelligence" (CID 7162). The full prompt also goes into
 // Segment Description. Text is written as UTF-8 (Specific Character Set
 // ISO_IR 192); the source's patient/study attributes are converted to it.
+// Lossy Image Compression is "01" (with the source's ratio and method) when a
+// source says "01". Pixel Data is packed here, frames back to back with no
+// padding (DCMTK 3.6.7 loses bits of the last byte when rows*columns is not a
+// multiple of 8).
 //
 // Errors (no exception escapes): InvalidArgument when there is no source, a
 // source does not parse as a DICOM image (or lacks its SOP Class, SOP

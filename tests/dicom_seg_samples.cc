@@ -50,7 +50,9 @@ int Run(const std::string& dir) {
   const std::string ct = ReadBytes(SegData("CT_small.dcm"));
   const std::string mr = ReadBytes(SegData("MR_small.dcm"));
   samples.push_back({"ct_small", {ct}, {}, {{"liver", {Pattern(128, 128, 1)}}}});
-  samples.push_back({"mr_small", {mr}, {}, {{"brain", {Pattern(64, 64, 2)}}}});
+  // A non-ASCII prompt: the SEG is UTF-8 (ISO_IR 192); pydicom must read it back.
+  samples.push_back(
+      {"mr_small", {mr}, {}, {{"l\u00e9sion c\u00e9r\u00e9brale", {Pattern(64, 64, 2)}}}});
   {
     const auto slices = test_support::SynthesizeSeries(ct, 3, 5.0);
     std::vector<std::string> bytes;

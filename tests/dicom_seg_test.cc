@@ -16,7 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -384,6 +386,64 @@ TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
   EXPECT_EQ(v, std::string(64, 'a'));
   r.seg->getSegment(1)->getSegmentDescription(v);
   EXPECT_EQ(v, std::string(70, 'a') + "/b");
+}
+
+TEST(DicomSegTest, TextIsUtf8WhateverTheSourceCharacterSet) {
+  // CT_small declares ISO_IR 100 (Latin-1): its names are converted.
+  const std::string latin1 = test_support::WithAttribute(ReadBytes(SegData("CT_small.dcm")),
+                                                         DCM_PatientName, "M\xfcller^J\xfcrgen");
+  const std::string prompt = "l\xc3\xa9sion h\xc3\xa9patique";  // UTF-8
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{latin1},
+                           {{prompt, {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  EXPECT_EQ(Str(r.ds(), DCM_SpecificCharacterSet), "ISO_IR 192");
+  EXPECT_EQ(Str(r.ds(), DCM_PatientName), "M\xc3\xbcller^J\xc3\xbcrgen");
+  OFString label;
+  r.seg->getSegment(1)->getSegmentLabel(label);
+  EXPECT_EQ(label, prompt);
+}
+
+TEST(DicomSegTest, LossySourceMakesALossySeg) {
+  std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  auto plain = BuildDicomSeg(std::vector<std::string_view>{ct},
+                             {{"x", {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(Str(Load(*plain).ds(), DCM_LossyImageCompression), "00");
+  ct = test_support::WithAttribute(ct, DCM_LossyImageCompression, "01");
+  ct = test_support::WithAttribute(ct, DCM_LossyImageCompressionMethod, "ISO_10918_1");
+  ct = test_support::WithAttribute(ct, DCM_LossyImageCompressionRatio, "8.5");
+  auto lossy = BuildDicomSeg(std::vector<std::string_view>{ct},
+                             {{"x", {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
+  ASSERT_TRUE(lossy.ok()) << lossy.status();
+  ReadBack r = Load(*lossy);
+  EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompression), "01");
+  EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompressionMethod), "ISO_10918_1");
+  EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompressionRatio), "8.5");
+}
+
+TEST(DicomSegTest, ConcurrentBuildsAreIndependent) {
+  const std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  constexpr int kThreads = 4;
+  std::vector<std::string> out(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto seg = BuildDicomSeg(std::vector<std::string_view>{ct},
+                               {{"x", {Box(128, 128, t, t + 10, 0, 128)}}}, Provenance());
+      if (seg.ok()) out[t] = *std::move(seg);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::set<std::string> instances;
+  for (int t = 0; t < kThreads; ++t) {
+    ReadBack r = Load(out[t]);
+    ASSERT_TRUE(r.seg) << t;
+    EXPECT_EQ(r.Frame(0), Box(128, 128, t, t + 10, 0, 128)) << t;
+    instances.insert(Str(r.ds(), DCM_SOPInstanceUID));
+  }
+  EXPECT_EQ(instances.size(), static_cast<size_t>(kThreads));  // fresh UIDs each
 }
 
 // --- InvalidArgument cases ---------------------------------------------------
