@@ -206,6 +206,7 @@ TEST_F(DicomSegServiceTest, ProvenanceNamesTheAdapterVersion) {
 
 TEST_F(DicomSegServiceTest, SegmentStreamReturnsSegs) {
   v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG);
+  request.set_prompts(1, "l\xc3\xa9sion osseuse");  // UTF-8 labels reach the SEG as is
   const auto png = PngMasks(request);
   request.set_request_id("slice-1");
   grpc::ClientContext ctx;
