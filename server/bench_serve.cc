@@ -56,6 +56,10 @@ ABSL_FLAG(std::string, tasks, "base",
           "'bench@stable' = the uploaded --adapter_file)");
 ABSL_FLAG(std::string, image, "", "serve: image file to send (default: a synthetic 352x352 PNG)");
 ABSL_FLAG(std::string, prompt, "a round polyp", "serve: the prompt of every request");
+ABSL_FLAG(int, raw_size, 0,
+          "serve: if > 0, send raw uint8 RGB pixels of this side instead of an encoded image, "
+          "and ask for RLE masks at the model's size (measures the serving path without image "
+          "codecs; --paired needs an encoded image)");
 ABSL_FLAG(std::string, adapter_file, "",
           "serve: adapter uploaded as task 'bench' (label 'stable') before the load, and by "
           "--admin_ops");
@@ -288,6 +292,14 @@ int RunServeBench() {
   }
   if (tasks.empty()) tasks.emplace_back("");
 
+  const int raw_side = absl::GetFlag(FLAGS_raw_size);
+  std::string raw_pixels(static_cast<size_t>(std::max(raw_side, 0)) * std::max(raw_side, 0) * 3,
+                         '\0');
+  std::mt19937 rng(1);
+  for (char& c : raw_pixels) c = static_cast<char>(rng() & 0xff);
+  out["input"] = raw_side > 0 ? absl::StrCat("raw uint8 RGB ", raw_side, "x", raw_side,
+                                             ", RLE masks at model size")
+                              : absl::StrCat("encoded image, ", image.size(), " bytes, PNG masks");
   const int clients = std::max(1, absl::GetFlag(FLAGS_clients));
   const int max_requests = absl::GetFlag(FLAGS_requests);
   const auto warmup = std::chrono::duration<double>(absl::GetFlag(FLAGS_warmup_s));
@@ -323,7 +335,18 @@ int RunServeBench() {
       }
       const auto sent = SteadyClock::now();
       v1::SegmentRequest request;
-      request.mutable_image()->set_encoded(image);
+      if (raw_side > 0) {
+        v1::RawPixels* raw = request.mutable_image()->mutable_raw();
+        raw->set_height(raw_side);
+        raw->set_width(raw_side);
+        raw->set_channels(3);
+        raw->set_type(v1::UINT8);
+        raw->set_data(raw_pixels);
+        request.mutable_options()->set_mask_encoding(v1::RLE);
+        request.mutable_options()->set_model_size(true);
+      } else {
+        request.mutable_image()->set_encoded(image);
+      }
       request.add_prompts(absl::GetFlag(FLAGS_prompt));
       request.set_task(tasks[(id + j) % tasks.size()]);
       grpc::ClientContext ctx;
