@@ -189,6 +189,7 @@ void PacsBridge::Stop() {
     stopping_ = true;
     wake_.SignalAll();
   }
+  processor_->Cancel();
   if (processor_thread_.joinable()) processor_thread_.join();
   if (delivery_thread_.joinable()) delivery_thread_.join();
 }

@@ -58,6 +58,8 @@ class SeriesProcessor {
         options_(std::move(options)) {}
 
   Outcome Process(const std::string& series_key, absl::Time last_received);
+  // Shutdown: a running Process ends soon with kRetry (the series stays spooled).
+  void Cancel() { segmenter_->Cancel(); }
 
  private:
   Spool* const spool_;

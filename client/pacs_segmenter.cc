@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -40,6 +41,12 @@ class GrpcSegmenter : public SliceSegmenter {
     if (route.prompts.empty()) return absl::InvalidArgumentError("the route has no prompts");
     if (slices.empty()) return absl::InvalidArgumentError("no slices");
     grpc::ClientContext ctx;
+    if (!Register(&ctx)) return absl::CancelledError("the bridge is stopping");
+    struct Unregister {
+      GrpcSegmenter* self;
+      grpc::ClientContext* ctx;
+      ~Unregister() { self->Forget(ctx); }
+    } unregister{this, &ctx};
     if (!options_.token.empty()) ctx.AddMetadata("authorization", "Bearer " + options_.token);
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.deadline));
     // Wait for the server (a restarting service) instead of failing at once;
@@ -152,8 +159,29 @@ class GrpcSegmenter : public SliceSegmenter {
     return absl::OkStatus();
   }
 
+  void Cancel() override {
+    absl::MutexLock lock(&active_mu_);
+    cancelled_ = true;
+    for (grpc::ClientContext* ctx : active_) ctx->TryCancel();
+  }
+
+  bool Register(grpc::ClientContext* ctx) {
+    absl::MutexLock lock(&active_mu_);
+    if (cancelled_) return false;
+    active_.insert(ctx);
+    return true;
+  }
+
+  void Forget(grpc::ClientContext* ctx) {
+    absl::MutexLock lock(&active_mu_);
+    active_.erase(ctx);
+  }
+
   std::unique_ptr<v1::SegmentationService::Stub> stub_;
   const GrpcSegmenterOptions options_;
+  absl::Mutex active_mu_;
+  bool cancelled_ ABSL_GUARDED_BY(active_mu_) = false;
+  std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(active_mu_);
 };
 
 }  // namespace

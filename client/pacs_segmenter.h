@@ -47,6 +47,9 @@ class SliceSegmenter {
   virtual ~SliceSegmenter() = default;
   virtual absl::StatusOr<SeriesMasks> Segment(const std::vector<SliceInput>& slices,
                                               const Route& route) = 0;
+  // Ends running Segment calls with CANCELLED and makes later ones fail the
+  // same way (shutdown). Thread-safe.
+  virtual void Cancel() {}
 };
 
 struct GrpcSegmenterOptions {

@@ -342,6 +342,15 @@ class Harness:
 
     # -- checks ----------------------------------------------------------
     def verify_seg(self, oid, source_datasets, prompts):
+        # Orthanc's own view: the SEG sits in the source's study, with the
+        # expected number of frames.
+        src_instance = self.orthanc.upload(part10(source_datasets[0]))  # already there: same ID
+        seg_study = self.orthanc.get(f"/instances/{oid}/study")["ID"]
+        check(seg_study == src_instance["ParentStudy"], "Orthanc filed the SEG in another study")
+        tags = self.orthanc.get(f"/instances/{oid}/simplified-tags")
+        check(int(tags["NumberOfFrames"]) == len(source_datasets),
+              f"Orthanc reports {tags['NumberOfFrames']} frames")
+        check(tags["Modality"] == "SEG", "Orthanc does not see a SEG")
         data = self.orthanc.get_bytes(f"/instances/{oid}/file")
         path = os.path.join(self.work, f"seg_{oid}.dcm")
         with open(path, "wb") as f:

@@ -3,6 +3,7 @@
 #include "client/pacs_segmenter.h"
 
 #include <random>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "model/mask.h"
@@ -70,6 +71,26 @@ TEST(PacsGrpcSegmenter, UnreachableServiceIsRetryable) {
   EXPECT_TRUE(masks.status().code() == absl::StatusCode::kUnavailable ||
               masks.status().code() == absl::StatusCode::kDeadlineExceeded)
       << masks.status();
+}
+
+TEST(PacsGrpcSegmenter, CancelEndsAWaitingStreamAndLaterCalls) {
+  GrpcSegmenterOptions o;
+  o.target = "127.0.0.1:1";
+  o.deadline = absl::Minutes(10);  // without Cancel the call would wait this long
+  auto segmenter = MakeGrpcSegmenter(o);
+  ASSERT_TRUE(segmenter.ok());
+  Route route;
+  route.prompts = {"organ"};
+  const std::string bytes = "not used";
+  absl::Status result;
+  std::thread call([&] {
+    result = (*segmenter)->Segment({SliceInput{bytes, 2, 2}}, route).status();
+  });
+  (*segmenter)->Cancel();  // whether the call registered yet or not, it ends CANCELLED
+  call.join();
+  EXPECT_EQ(result.code(), absl::StatusCode::kCancelled) << result;
+  EXPECT_EQ((*segmenter)->Segment({SliceInput{bytes, 2, 2}}, route).status().code(),
+            absl::StatusCode::kCancelled);
 }
 
 }  // namespace
