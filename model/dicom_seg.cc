@@ -167,13 +167,14 @@ absl::Status AddSegmentsAndFrames(DcmSegmentation& seg, const std::vector<Source
     if (c.bad()) return Dcmtk("segment", c);
     std::unique_ptr<DcmSegment> segment(raw);
     c = segment->setSegmentDescription(Ascii(in.label, 1024).c_str());
-    AlgorithmIdentificationMacro id;
-    if (c.good()) c = id.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence");
-    if (c.good()) c = id.setAlgorithmName(algorithm.c_str());
+    // The identification sequence (type 3) needs a version (type 1 in it).
     if (c.good() && !provenance.algorithm_version.empty()) {
-      c = id.setAlgorithmVersion(Ascii(provenance.algorithm_version, 64).c_str());
+      AlgorithmIdentificationMacro id;
+      c = id.getAlgorithmFamilyCode().set("123110", "DCM", "Artificial Intelligence");
+      if (c.good()) c = id.setAlgorithmName(algorithm.c_str());
+      if (c.good()) c = id.setAlgorithmVersion(Ascii(provenance.algorithm_version, 64).c_str());
+      if (c.good()) c = segment->setSegmentationAlgorithmIdentification(id);
     }
-    if (c.good()) c = segment->setSegmentationAlgorithmIdentification(id);
     Uint16 number = 0;
     if (c.good()) c = seg.addSegment(segment.get(), number);
     if (c.bad()) return Dcmtk("segment", c);

@@ -82,6 +82,8 @@ struct SegSegment {
 struct SegProvenance {
   std::string algorithm_name;     // e.g. "CLIPSeg clipseg-rd64-refined + polyp@3"
   std::string algorithm_version;  // e.g. "vlsm-serve 0.1; base sha256:...; adapter polyp@3"
+  // (algorithm_version goes into the Segmentation Algorithm Identification
+  // Sequence, family DCM 123110; left out when empty.)
   std::string series_description = "vlsm-serve segmentation";
   std::string manufacturer = "vlsm-serve";
   std::string software_version = "0.1";

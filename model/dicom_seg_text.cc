@@ -73,12 +73,13 @@ absl::Status PatchText(DcmDataset& ds, const std::vector<SegSegment>& segments,
       c = item->putAndInsertString(DCM_SegmentDescription, Clean(segments[k].label, 1024).c_str());
     }
     if (c.good()) c = item->putAndInsertString(DCM_SegmentAlgorithmName, algorithm.c_str());
+    if (provenance.algorithm_version.empty()) continue;  // no identification sequence
     DcmItem* id = nullptr;
     if (c.good()) {
       c = item->findAndGetSequenceItem(DCM_SegmentationAlgorithmIdentificationSequence, id, 0);
     }
     if (c.good()) c = id->putAndInsertString(DCM_AlgorithmName, algorithm.c_str());
-    if (c.good() && !provenance.algorithm_version.empty()) {
+    if (c.good()) {
       c = id->putAndInsertString(DCM_AlgorithmVersion,
                                  Clean(provenance.algorithm_version, 64).c_str());
     }

@@ -423,6 +423,22 @@ TEST(DicomSegTest, LossySourceMakesALossySeg) {
   EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompressionRatio), "8.5");
 }
 
+TEST(DicomSegTest, NoAlgorithmVersionLeavesOutTheIdentification) {
+  SegProvenance p;
+  p.algorithm_name = "some model";
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{ReadBytes(SegData("MR_small.dcm"))},
+                           {{"x", {std::vector<uint8_t>(64 * 64, 1)}}}, p);
+  ASSERT_TRUE(seg.ok()) << seg.status();
+  ReadBack r = Load(*seg);
+  ASSERT_TRUE(r.seg);
+  OFString name;
+  r.seg->getSegment(1)->getSegmentAlgorithmName(name);
+  EXPECT_EQ(name, "some model");
+  DcmItem* item = nullptr;
+  ASSERT_TRUE(r.ds().findAndGetSequenceItem(DCM_SegmentSequence, item, 0).good());
+  EXPECT_FALSE(item->tagExists(DCM_SegmentationAlgorithmIdentificationSequence));
+}
+
 TEST(DicomSegTest, ConcurrentBuildsAreIndependent) {
   const std::string ct = ReadBytes(SegData("CT_small.dcm"));
   constexpr int kThreads = 4;
