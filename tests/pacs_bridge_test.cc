@@ -4,8 +4,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 
+#include "absl/synchronization/notification.h"
 #include "dcmtk/dcmdata/dcistrmb.h"
 #include "dcmtk/dcmdata/dcuid.h"
 #include "gtest/gtest.h"
@@ -171,6 +173,42 @@ TEST_F(PacsProcessorTest, SegsWrittenBeforeACrashAreNotRebuilt) {
   EXPECT_EQ(segmenter_.calls, 0);
   EXPECT_EQ(delivery_->RunDue(), 2);
   EXPECT_EQ(dest_.accepted, (std::vector<std::string>{"SEG-0", "SEG-1"}));
+}
+
+// A transport that signals once it has accepted `expected` objects.
+class NotifyingTransport : public SegTransport {
+ public:
+  explicit NotifyingTransport(int expected) : expected_(expected) {}
+  const std::string& name() const override { return name_; }
+  absl::Status Send(absl::string_view) override {
+    if (++accepted_ == expected_) done.Notify();
+    return absl::OkStatus();
+  }
+  absl::Notification done;
+
+ private:
+  const std::string name_ = "dicom";
+  const int expected_;
+  std::atomic<int> accepted_{0};
+};
+
+TEST_F(PacsProcessorTest, BridgeResumesASpooledSeriesAtStart) {
+  StoreCtSeries();  // left by a previous run
+  // Spool times are file mtimes (real time): the clock starts an hour later,
+  // long past the quiet time.
+  FakeClock clock(absl::Now() + absl::Hours(1));
+  NotifyingTransport transport(2);
+  DeliveryQueue delivery(spool_.get(), {&transport}, BackoffPolicy{}, &clock, metrics_.get());
+  SeriesProcessor processor(spool_.get(), router_.get(), &segmenter_, &delivery, {});
+  SeriesAssembler assembler(absl::Seconds(10));
+  PacsBridge bridge(spool_.get(), &assembler, &processor, &delivery, BackoffPolicy{}, &clock,
+                    metrics_.get());
+  bridge.Start();
+  // The loops run on their own threads; wait for the real outcome.
+  ASSERT_TRUE(transport.done.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  bridge.Stop();
+  EXPECT_EQ(segmenter_.calls, 1);
+  EXPECT_TRUE(spool_->ScanIncoming().empty());
 }
 
 }  // namespace
