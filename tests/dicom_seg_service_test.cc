@@ -3,6 +3,7 @@
 // prompt, read back with DCMTK; non-DICOM input is INVALID_ARGUMENT.
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmfg/fgderimg.h>
+#include <dcmtk/dcmfg/fgplanpo.h>
 #include <dcmtk/dcmseg/segdoc.h>
 #include <dcmtk/dcmseg/segment.h>
 #include <dcmtk/dcmseg/segutils.h>
@@ -223,6 +224,35 @@ TEST_F(DicomSegServiceTest, SegmentStreamReturnsSegs) {
     EXPECT_EQ(one.request_id(), "slice-1");
     ExpectSeg(one, png[one.prompt_index()], "vlsm-serve CLIPSeg (base model)");
   }
+}
+
+TEST_F(DicomSegServiceTest, MultiFrameInputReferencesTheRequestedFrame) {
+  // RT Dose, 15 frames of 10x10: the SEG of frame 3 names Referenced Frame 4
+  // and sits at that frame's plane (Grid Frame Offset Vector: 0, 5, 10, ...).
+  v1::SegmentRequest request = Request(ReadBytes(SegData("rtdose.dcm")), v1::DICOM_SEG);
+  request.mutable_image()->set_frame(3);
+  std::vector<v1::SegmentResponse> got;
+  grpc::Status s = Segment(request, &got);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  ParsedSeg p = ParseSeg(got[0].mask().data());
+  ASSERT_TRUE(p.seg);
+  auto* derivation = static_cast<FGDerivationImage*>(
+      p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_DERIVATIONIMAGE));
+  ASSERT_NE(derivation, nullptr);
+  OFVector<Uint16> frames;
+  derivation->getDerivationImageItems()[0]
+      ->getSourceImageItems()[0]
+      ->getImageSOPInstanceReference()
+      .getReferencedFrameNumber(frames);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0], 4);
+  auto* position = static_cast<FGPlanePosPatient*>(
+      p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_PLANEPOSPATIENT));
+  ASSERT_NE(position, nullptr);
+  Float64 x = 0, y = 0, z = 0;
+  ASSERT_TRUE(position->getImagePositionPatient(x, y, z).good());
+  EXPECT_NEAR(z, -761.87 + 15, 1e-6);
 }
 
 TEST_F(DicomSegServiceTest, NonDicomInputIsInvalidArgument) {
