@@ -19,7 +19,9 @@ Scenarios:
   3. bridge killed (SIGKILL) with a series in its spool -> delivered after a
      restart (this time by STOW-RS).
   4. a non-image and a corrupt instance sent with DCMTK's storescu are refused
-     with 0xA900 / 0xC000; the bridge keeps working.
+     with 0xA900 / 0xC000; the bridge keeps working. A processed series sent
+     again is acknowledged without a second SEG; a series no rule matches is
+     skipped.
   5. privacy: the bridge's log and /metrics contain no patient name, patient
      ID or UID of any instance involved.
 
@@ -421,6 +423,7 @@ class Harness:
             labels = sorted(self.verify_seg(s, datasets, prompts) for s in segs)
             check(labels == sorted(prompts), f"labels {labels} != prompts {prompts}")
         synth_uid = str(synth[0].SeriesInstanceUID)
+        self.processed_series_id = cases[2][0]
         return {
             "instances_sent": instances,
             "store_to_bridge_seconds": round(received - t0, 3),
@@ -534,6 +537,29 @@ class Harness:
               "unexpected SEGs appeared")
         return statuses
 
+    def resend_and_unrouted(self, processed_series_id):
+        """A series sent again is acknowledged and not segmented twice; a
+        series no rule matches is skipped."""
+        segs_before = len(self.orthanc.seg_instances())
+        dup_before = self.bridge_metric('vlsm_pacs_instances_received_total{outcome="duplicate"}')
+        self.orthanc.send_to_bridge([processed_series_id])
+        check(self.bridge_metric('vlsm_pacs_instances_received_total{outcome="duplicate"}')
+              > dup_before, "a resent instance was not recognised as processed")
+        other = synthetic_series(os.path.join(self.args.data, "pacs", "CT_small.dcm"), 2,
+                                 "no rule for this", 5)
+        for ds in other:
+            ds.Modality = "OT"
+        oid, _ = self.upload(other)
+        unrouted_before = self.bridge_metric('vlsm_pacs_series_processed_total{outcome="unrouted"}')
+        self.orthanc.send_to_bridge([oid])
+        wait_for("the unrouted series to be skipped",
+                 lambda: self.bridge_metric(
+                     'vlsm_pacs_series_processed_total{outcome="unrouted"}') > unrouted_before,
+                 60, 0.1)
+        check(len(self.orthanc.seg_instances()) == segs_before,
+              "a resent or unrouted series produced a SEG")
+        check("matched no rule" in self.bridge.text(), "the skipped series was not logged")
+
     def privacy(self):
         self.bridge_metric("vlsm_pacs")  # appends a fresh scrape
         text = self.bridge.text() + self.metrics_text
@@ -558,6 +584,7 @@ class Harness:
             self.service_down()
             self.bridge_killed()
             results["rejects"] = self.rejects()
+            self.resend_and_unrouted(self.processed_series_id)
             self.privacy()
             results["seg_delivered_total"] = self.bridge_metric("vlsm_pacs_segs_delivered_total")
             print(json.dumps({"pacs_orthanc_round_trip": results}))
