@@ -68,6 +68,7 @@ TEST(NullMetricsTest, DiscardsEverything) {
   metrics->SetQueueDepth(1);
   metrics->SetInFlight(1);
   metrics->SetAdapters(1, 10);
+  metrics->SetResidentAdapters(1, 10);
   metrics->SetConditionCache(1, 2);
   metrics->ObserveMask("polyp", true);
 }
@@ -94,6 +95,7 @@ TEST(PrometheusMetricsTest, ExposesDocumentedSeries) {
   metrics->SetQueueDepth(7);
   metrics->SetInFlight(2);
   metrics->SetAdapters(3, 123456789);
+  metrics->SetResidentAdapters(2, 4096);
   metrics->SetConditionCache(10, 4);
   metrics->SetConditionCache(15, 4);
   metrics->ObserveMask("polyp", true);
@@ -150,6 +152,8 @@ TEST(PrometheusMetricsTest, ExposesDocumentedSeries) {
   EXPECT_EQ(Value(text, "vlsm_in_flight_requests"), 2);
   EXPECT_EQ(Value(text, "vlsm_adapters_loaded"), 3);
   EXPECT_EQ(Value(text, "vlsm_adapter_bytes"), 123456789);
+  EXPECT_EQ(Value(text, "vlsm_adapters_resident"), 2);
+  EXPECT_EQ(Value(text, "vlsm_adapter_resident_bytes"), 4096);
 
   EXPECT_THAT(text, HasSubstr("# TYPE vlsm_condition_cache_hits_total counter"));
   EXPECT_EQ(Value(text, "vlsm_condition_cache_hits_total"), 15);
