@@ -28,7 +28,8 @@ endif()
 # `vlsm-bench serve`, the gRPC load generator, when the server is built
 # (vlsm-bench itself stays torch-only for the engine-only build).
 if(TARGET vlsm-bench)
-  target_sources(vlsm-bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/bench_serve.cc)
+  target_sources(vlsm-bench PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/bench_serve.cc
+    ${CMAKE_CURRENT_SOURCE_DIR}/bench_serve_support.cc)
   target_link_libraries(vlsm-bench PRIVATE vlsm_service)
   target_compile_definitions(vlsm-bench PRIVATE VLSM_BENCH_SERVE=1)
 endif()
