@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -85,7 +86,7 @@ Activation ParseActivation(const std::string& name) {
 // Prepares a layer's matrix products for the placement's backend and dtype.
 void PlaceLayer(TransformerLayer& layer, const ModelPlacement& placement) {
   MatmulBackend backend = MatmulBackend::kDefault;
-  if (placement.device.is_cpu() && at::hasMKLDNN()) {
+  if (placement.device.is_cpu() && at::hasMKLDNN() && !placement.trainable) {
     backend = placement.compute_dtype == torch::kBFloat16 ? MatmulBackend::kOneDnnBf16
                                                           : MatmulBackend::kOneDnnFp32;
   }
@@ -101,8 +102,9 @@ void PlaceLayer(TransformerLayer& layer, const ModelPlacement& placement) {
 
 // float32 everywhere (the decoder): oneDNN on CPU, the default elsewhere.
 MatmulBackend Fp32Backend(const ModelPlacement& placement) {
-  return placement.device.is_cpu() && at::hasMKLDNN() ? MatmulBackend::kOneDnnFp32
-                                                      : MatmulBackend::kDefault;
+  return placement.device.is_cpu() && at::hasMKLDNN() && !placement.trainable
+             ? MatmulBackend::kOneDnnFp32
+             : MatmulBackend::kDefault;
 }
 
 void PlaceFp32Layer(TransformerLayer& layer, const ModelPlacement& placement) {
@@ -152,7 +154,9 @@ absl::StatusOr<std::unique_ptr<ClipSegModel>> ClipSegModel::Create(
 }
 
 absl::Status ClipSegModel::Load(const TensorLookup& lookup) {
-  torch::NoGradGuard no_grad;
+  // Trainable: the fused q/k/v concatenation must stay on the autograd graph.
+  std::optional<torch::NoGradGuard> no_grad;
+  if (!placement_.trainable) no_grad.emplace();
   Loader in(lookup, placement_);
   const auto& v = config_.vision;
   const auto& t = config_.text;

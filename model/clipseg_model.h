@@ -41,6 +41,9 @@ struct ModelPlacement {
   // float32 everywhere, or bfloat16/float16 for the vision and text encoders'
   // matrix products (the decoder stays float32: ConvTranspose2d lacks bf16).
   torch::ScalarType compute_dtype = torch::kFloat;
+  // Training (vlsm-train): plain differentiable torch ops only (no oneDNN
+  // products, no no-grad loading), so gradients reach the looked-up tensors.
+  bool trainable = false;
 };
 
 struct TextOutput {
