@@ -17,6 +17,7 @@ add_library(vlsm_train
   train_loss.cc
   train_model.cc
   train_adapter.cc
+  train_eval.cc
   trainer.cc
   train_tokenizer.cc
 )

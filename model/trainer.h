@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "model/train_eval.h"
 
 namespace vlsm {
 
@@ -60,11 +61,6 @@ struct TrainOptions {
   std::string metrics_out;  // default: <out>.metrics.json (adapter) or <out>/metrics.json
 };
 
-struct Scores {
-  double dice = 0, iou = 0;
-  int64_t images = 0;
-};
-
 struct TrainReport {
   std::string mode, variant;
   int64_t trainable_params = 0;
@@ -92,13 +88,6 @@ using ProgressFn = std::function<void(const TrainProgress&)>;
 
 // Runs the mode, writes the output and metrics.json, returns what it wrote.
 absl::StatusOr<TrainReport> RunTrainer(const TrainOptions& options, const ProgressFn& progress);
-
-// Scores of model_dir (+ adapter, optional) on `split` of the dataset, through
-// the serving Pipeline; each image is asked with its first prompt.
-absl::StatusOr<Scores> EvaluateModel(const std::string& model_dir, const std::string& adapter_path,
-                                     const std::string& data_dir, const std::string& split,
-                                     const std::string& device, int threads, int batch_size,
-                                     float threshold);
 
 }  // namespace vlsm
 
