@@ -36,7 +36,7 @@ for task in polyp ultrasound; do
   "${client[@]}" upload --token_file "$out/admin.token" --name "$task" --label stable \
     --file "model/default/adapters/$task.safetensors"
 done
-"${client[@]}" list
+"${client[@]}" list --token_file "$out/admin.token"
 
 # The base model knows the shapes vocabulary; the adapters their clinic-like sets.
 "${client[@]}" segment --overlay --out "$out/shapes" \
