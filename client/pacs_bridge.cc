@@ -194,6 +194,18 @@ void PacsBridge::Stop() {
   if (delivery_thread_.joinable()) delivery_thread_.join();
 }
 
+bool PacsBridge::WaitForWork(std::optional<absl::Time> due) {
+  const absl::Duration wait =
+      std::min(absl::Seconds(1),
+               due ? std::max(absl::ZeroDuration(), *due - clock_->Now()) : absl::Seconds(1));
+  absl::MutexLock lock(&mu_);
+  const uint64_t seen = generation_;
+  const absl::Time deadline = absl::Now() + wait;
+  while (!stopping_ && generation_ == seen && !wake_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return !stopping_;
+}
+
 void PacsBridge::ProcessLoop() {
   for (;;) {
     for (const ReadySeries& series : assembler_->TakeReady(clock_->Now())) {
@@ -207,34 +219,14 @@ void PacsBridge::ProcessLoop() {
       Wake();  // the delivery loop has new work
     }
     // Sleep until the next series is due, an instance arrives, or Stop.
-    const std::optional<absl::Time> due = assembler_->NextDue();
-    const absl::Duration wait =
-        std::min(absl::Seconds(1),
-                 due ? std::max(absl::ZeroDuration(), *due - clock_->Now()) : absl::Seconds(1));
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    const uint64_t seen = generation_;
-    const absl::Time deadline = absl::Now() + wait;
-    while (!stopping_ && generation_ == seen && !wake_.WaitWithDeadline(&mu_, deadline)) {
-    }
-    if (stopping_) return;
+    if (!WaitForWork(assembler_->NextDue())) return;
   }
 }
 
 void PacsBridge::DeliveryLoop() {
   for (;;) {
     delivery_->RunDue();
-    const std::optional<absl::Time> due = delivery_->NextDue();
-    const absl::Duration wait =
-        std::min(absl::Seconds(1),
-                 due ? std::max(absl::ZeroDuration(), *due - clock_->Now()) : absl::Seconds(1));
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    const uint64_t seen = generation_;
-    const absl::Time deadline = absl::Now() + wait;
-    while (!stopping_ && generation_ == seen && !wake_.WaitWithDeadline(&mu_, deadline)) {
-    }
-    if (stopping_) return;
+    if (!WaitForWork(delivery_->NextDue())) return;
   }
 }
 

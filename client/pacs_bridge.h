@@ -22,6 +22,7 @@
 #define VLSM_CLIENT_PACS_BRIDGE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -88,6 +89,8 @@ class PacsBridge {
  private:
   void ProcessLoop();
   void DeliveryLoop();
+  // Sleeps until `due` (at most 1 s), a Wake(), or Stop(); false once stopping.
+  bool WaitForWork(std::optional<absl::Time> due);
   void Wake();
 
   Spool* const spool_;

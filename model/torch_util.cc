@@ -7,16 +7,26 @@ namespace vlsm {
 
 torch::ScalarType ToScalarType(DType dtype) {
   switch (dtype) {
-    case DType::kF64: return torch::kDouble;
-    case DType::kF32: return torch::kFloat;
-    case DType::kF16: return torch::kHalf;
-    case DType::kBF16: return torch::kBFloat16;
-    case DType::kI64: return torch::kLong;
-    case DType::kI32: return torch::kInt;
-    case DType::kI16: return torch::kShort;
-    case DType::kI8: return torch::kChar;
-    case DType::kU8: return torch::kByte;
-    case DType::kBool: return torch::kBool;
+    case DType::kF64:
+      return torch::kDouble;
+    case DType::kF32:
+      return torch::kFloat;
+    case DType::kF16:
+      return torch::kHalf;
+    case DType::kBF16:
+      return torch::kBFloat16;
+    case DType::kI64:
+      return torch::kLong;
+    case DType::kI32:
+      return torch::kInt;
+    case DType::kI16:
+      return torch::kShort;
+    case DType::kI8:
+      return torch::kChar;
+    case DType::kU8:
+      return torch::kByte;
+    case DType::kBool:
+      return torch::kBool;
   }
   return torch::kFloat;
 }
@@ -25,8 +35,8 @@ torch::Tensor ViewAsTensor(const TensorView& view, std::shared_ptr<const void> o
   auto options = torch::TensorOptions().dtype(ToScalarType(view.dtype));
   if (view.numel() == 0) return torch::empty(view.shape, options);
   // from_blob wants a mutable pointer; the tensor is only ever read.
-  return torch::from_blob(const_cast<void*>(view.data), view.shape,
-                          [owner](void*) mutable { owner.reset(); }, options);
+  return torch::from_blob(
+      const_cast<void*>(view.data), view.shape, [owner](void*) mutable { owner.reset(); }, options);
 }
 
 HostTensor ToHost(const torch::Tensor& t) {
@@ -43,6 +53,19 @@ torch::Tensor FromHost(const HostTensor& t) {
 
 std::string ShapeToString(c10::IntArrayRef shape) {
   return absl::StrCat("[", absl::StrJoin(shape.begin(), shape.end(), ", "), "]");
+}
+
+std::vector<torch::Tensor> TensorsOf(const NamedTensors& named) {
+  std::vector<torch::Tensor> out;
+  out.reserve(named.size());
+  for (const auto& [name, t] : named) out.push_back(t);
+  return out;
+}
+
+int64_t NumElements(const NamedTensors& named) {
+  int64_t n = 0;
+  for (const auto& [name, t] : named) n += t.numel();
+  return n;
 }
 
 }  // namespace vlsm

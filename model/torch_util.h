@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/host_tensor.h"
 #include "model/safetensors.h"
@@ -19,10 +21,15 @@ torch::Tensor ViewAsTensor(const TensorView& view, std::shared_ptr<const void> o
 
 torch::ScalarType ToScalarType(DType dtype);
 
-HostTensor ToHost(const torch::Tensor& t);  // any float dtype/device -> float32 host
+HostTensor ToHost(const torch::Tensor& t);    // any float dtype/device -> float32 host
 torch::Tensor FromHost(const HostTensor& t);  // shares nothing: copies
 
 std::string ShapeToString(c10::IntArrayRef shape);
+
+// Tensors under their safetensors names, in file order (trainable weights).
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+std::vector<torch::Tensor> TensorsOf(const NamedTensors& named);
+int64_t NumElements(const NamedTensors& named);
 
 }  // namespace vlsm
 

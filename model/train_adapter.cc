@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/safetensors.h"
+#include "model/torch_util.h"
 #include "nlohmann/json.hpp"
 
 namespace vlsm {
@@ -123,17 +124,9 @@ absl::StatusOr<std::unique_ptr<TrainAdapter>> TrainAdapter::Init(const AdapterSp
   return a;
 }
 
-std::vector<torch::Tensor> TrainAdapter::parameters() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& [name, t] : tensors_) out.push_back(t);
-  return out;
-}
+std::vector<torch::Tensor> TrainAdapter::parameters() const { return TensorsOf(tensors_); }
 
-int64_t TrainAdapter::num_parameters() const {
-  int64_t n = 0;
-  for (const auto& [name, t] : tensors_) n += t.numel();
-  return n;
-}
+int64_t TrainAdapter::num_parameters() const { return NumElements(tensors_); }
 
 absl::StatusOr<std::string> TrainAdapter::Serialize(const AdapterFileInfo& info) const {
   try {

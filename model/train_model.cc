@@ -109,17 +109,9 @@ absl::StatusOr<std::unique_ptr<ClipSegModel>> TrainModel::View() const {
   return ClipSegModel::Create(config_, lookup, TrainPlacement(device_));
 }
 
-std::vector<torch::Tensor> TrainModel::parameters() const {
-  std::vector<torch::Tensor> out;
-  for (const auto& [name, t] : tensors_) out.push_back(t);
-  return out;
-}
+std::vector<torch::Tensor> TrainModel::parameters() const { return TensorsOf(tensors_); }
 
-int64_t TrainModel::num_parameters() const {
-  int64_t n = 0;
-  for (const auto& [name, t] : tensors_) n += t.numel();
-  return n;
-}
+int64_t TrainModel::num_parameters() const { return NumElements(tensors_); }
 
 absl::Status TrainModel::Save(const std::string& dir) const {
   std::error_code ec;

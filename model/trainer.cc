@@ -381,6 +381,22 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
   const AdapterWeights* adapter_weights = run.adapter ? &run.adapter->weights() : nullptr;
 
   const auto start = Clock::now();
+  const auto elapsed_s = [&] {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  // A progress record as of now (step count and learning rate included).
+  const auto Progress = [&](int epoch, double loss) {
+    TrainProgress p;
+    p.epoch = epoch;
+    p.epochs = o.epochs;
+    p.step = report.steps;
+    p.steps_per_epoch = steps_per_epoch;
+    p.max_steps = o.max_steps;
+    p.loss = loss;
+    p.lr = lr;
+    p.elapsed_s = elapsed_s();
+    return p;
+  };
   int since_best = 0, since_plateau_check = 0;
   bool stop = false;
   for (int epoch = 1; epoch <= o.epochs && !stop; ++epoch) {
@@ -417,21 +433,9 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
       loss_sum += l;
       ++loss_count;
       ++report.steps;
-      if (progress) {
-        TrainProgress p;
-        p.epoch = epoch;
-        p.epochs = o.epochs;
-        p.step = report.steps;
-        p.steps_per_epoch = steps_per_epoch;
-        p.max_steps = o.max_steps;
-        p.loss = l;
-        p.lr = lr;
-        p.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
-        progress(p);
-      }
+      if (progress) progress(Progress(epoch, l));
       if ((o.max_steps > 0 && report.steps >= o.max_steps) ||
-          (o.time_limit_s > 0 &&
-           std::chrono::duration<double>(Clock::now() - start).count() >= o.time_limit_s)) {
+          (o.time_limit_s > 0 && elapsed_s() >= o.time_limit_s)) {
         stop = true;
         break;
       }
@@ -461,16 +465,8 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
       if (since_best >= o.early_stop_patience) stop = true;
     }
     if (progress) {
-      TrainProgress p;
-      p.epoch = epoch;
-      p.epochs = o.epochs;
-      p.step = report.steps;
-      p.steps_per_epoch = steps_per_epoch;
-      p.max_steps = o.max_steps;
-      p.loss = epoch_loss;
+      TrainProgress p = Progress(epoch, epoch_loss);
       p.val_dice = *val_dice;
-      p.lr = lr;
-      p.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
       p.message = absl::StrCat(
           "epoch ", epoch, ": train loss ", epoch_loss, ", val dice ", *val_dice,
           improved ? " (best, saved)" : "",
@@ -478,7 +474,7 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
       progress(p);
     }
   }
-  report.train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.train_seconds = elapsed_s();
 
   // Test scores of the saved best checkpoint, as served.
   const bool adapter_mode = run.adapter != nullptr;
