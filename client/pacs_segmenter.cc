@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "model/mask.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm::pacs {
@@ -219,47 +220,6 @@ absl::StatusOr<std::unique_ptr<SliceSegmenter>> MakeGrpcSegmenter(
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   return std::unique_ptr<SliceSegmenter>(
       new GrpcSegmenter(grpc::CreateCustomChannel(options.target, credentials, args), options));
-}
-
-absl::StatusOr<std::vector<uint8_t>> DecodeCocoRle(absl::string_view s, long h, long w) {
-  if (h <= 0 || w <= 0) return absl::InvalidArgumentError("mask size must be positive");
-  std::vector<int64_t> counts;
-  size_t p = 0;
-  while (p < s.size()) {
-    int64_t x = 0;
-    int k = 0;
-    bool more = true;
-    while (more) {
-      if (p >= s.size() || k > 12) return absl::InvalidArgumentError("truncated RLE counts");
-      const int c = static_cast<unsigned char>(s[p]) - 48;
-      if (c < 0 || c > 63) return absl::InvalidArgumentError("bad character in RLE counts");
-      x |= static_cast<int64_t>(c & 0x1f) << (5 * k);
-      more = (c & 0x20) != 0;
-      ++p;
-      ++k;
-      if (!more && (c & 0x10)) x |= ~int64_t{0} << (5 * k);
-    }
-    if (counts.size() > 2) x += counts[counts.size() - 2];
-    counts.push_back(x);
-  }
-  const int64_t total = static_cast<int64_t>(h) * w;
-  std::vector<uint8_t> mask(static_cast<size_t>(total), 0);
-  int64_t pos = 0;
-  for (size_t i = 0; i < counts.size(); ++i) {
-    if (counts[i] < 0 || counts[i] > total - pos) {
-      return absl::InvalidArgumentError("RLE counts exceed the mask size");
-    }
-    if (i % 2 == 1) {
-      for (int64_t j = pos; j < pos + counts[i]; ++j) {
-        // Column-major run position j -> row-major index.
-        const int64_t col = j / h, row = j % h;
-        mask[static_cast<size_t>(row * w + col)] = 1;
-      }
-    }
-    pos += counts[i];
-  }
-  if (pos != total) return absl::InvalidArgumentError("RLE counts do not cover the mask");
-  return mask;
 }
 
 }  // namespace vlsm::pacs

@@ -65,11 +65,6 @@ struct GrpcSegmenterOptions {
 absl::StatusOr<std::unique_ptr<SliceSegmenter>> MakeGrpcSegmenter(
     const GrpcSegmenterOptions& options);
 
-// Decodes a COCO compressed RLE counts string (pycocotools rleFrString;
-// column-major runs starting with background) into an h x w row-major 0/1
-// mask. InvalidArgument when the counts do not cover exactly h*w pixels.
-absl::StatusOr<std::vector<uint8_t>> DecodeCocoRle(absl::string_view counts, long h, long w);
-
 }  // namespace vlsm::pacs
 
 #endif  // VLSM_CLIENT_PACS_SEGMENTER_H_

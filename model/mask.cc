@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -170,6 +171,53 @@ std::string CocoRleString(const std::vector<uint32_t>& counts) {
 
 std::string EncodeCocoRle(const std::vector<uint8_t>& mask, int64_t h, int64_t w) {
   return CocoRleString(CocoRleCounts(mask, h, w));
+}
+
+absl::StatusOr<std::vector<uint8_t>> DecodeCocoRle(absl::string_view rle, int64_t h, int64_t w) {
+  if (h <= 0 || w <= 0) return absl::InvalidArgumentError("mask size must be positive");
+  if (h > std::numeric_limits<int64_t>::max() / w) {
+    return absl::InvalidArgumentError("mask size overflows");
+  }
+  const int64_t total = h * w;
+  // Parse and check every count before allocating h * w bytes.
+  std::vector<int64_t> counts;
+  int64_t covered = 0;
+  size_t p = 0;
+  while (p < rle.size()) {
+    int64_t x = 0;
+    int k = 0;
+    bool more = true;
+    while (more) {
+      // A uint32 count or its difference fits in 7 digits of 5 bits.
+      if (p >= rle.size() || k >= 7) return absl::InvalidArgumentError("truncated RLE counts");
+      const int c = static_cast<unsigned char>(rle[p]) - 48;
+      if (c < 0 || c > 63) return absl::InvalidArgumentError("bad character in RLE counts");
+      x |= static_cast<int64_t>(c & 0x1f) << (5 * k);
+      more = (c & 0x20) != 0;
+      ++p;
+      ++k;
+      if (!more && (c & 0x10)) x -= int64_t{1} << (5 * k);  // sign-extend
+    }
+    if (counts.size() > 2) x += counts[counts.size() - 2];
+    if (x < 0 || x > total - covered) {
+      return absl::InvalidArgumentError("RLE counts exceed the mask size");
+    }
+    counts.push_back(x);
+    covered += x;
+  }
+  if (covered != total) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("RLE counts cover ", covered, " of ", total, " pixels"));
+  }
+  std::vector<uint8_t> mask(static_cast<size_t>(total), 0);
+  int64_t pos = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (i % 2 == 1) {
+      for (int64_t j = pos; j < pos + counts[i]; ++j) mask[(j % h) * w + j / h] = 1;  // col-major
+    }
+    pos += counts[i];
+  }
+  return mask;
 }
 
 uint16_t FloatToHalf(float value) {

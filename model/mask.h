@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "model/host_tensor.h"
 
 namespace vlsm {
@@ -63,6 +64,10 @@ std::vector<uint32_t> CocoRleCounts(const std::vector<uint8_t>& mask, int64_t h,
 // ({"size": [h, w], "counts": <this>}).
 std::string CocoRleString(const std::vector<uint32_t>& counts);
 std::string EncodeCocoRle(const std::vector<uint8_t>& mask, int64_t h, int64_t w);
+// The inverse (pycocotools rleFrString + rleDecode): a compressed counts
+// string to an h x w row-major 0/1 mask. InvalidArgument for a non-positive
+// size, a malformed string, or counts that do not sum to exactly h * w.
+absl::StatusOr<std::vector<uint8_t>> DecodeCocoRle(absl::string_view rle, int64_t h, int64_t w);
 
 // IEEE 754 binary16 bits of a float, rounded to nearest, ties to even;
 // overflow to infinity, NaN stays NaN.

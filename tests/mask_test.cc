@@ -1,5 +1,6 @@
 #include "model/mask.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -133,39 +135,6 @@ TEST(MaskTest, InconsistentSizesGiveEmptyResults) {
 
 // ---- COCO RLE (pycocotools rleEncode / rleToString) ----
 
-// pycocotools rleFrString, written independently of the encoder.
-std::vector<uint32_t> DecodeRleString(const std::string& s) {
-  std::vector<uint32_t> counts;
-  size_t p = 0;
-  while (p < s.size()) {
-    int64_t x = 0;
-    int k = 0;
-    bool more = true;
-    while (more) {
-      const int64_t c = s[p] - 48;
-      x |= (c & 0x1f) << (5 * k);
-      more = (c & 0x20) != 0;
-      ++p;
-      ++k;
-      if (!more && (c & 0x10)) x |= -(int64_t{1} << (5 * k));
-    }
-    if (counts.size() > 2) x += counts[counts.size() - 2];
-    counts.push_back(static_cast<uint32_t>(x));
-  }
-  return counts;
-}
-
-std::vector<uint8_t> DecodeCounts(const std::vector<uint32_t>& counts, int64_t h, int64_t w) {
-  std::vector<uint8_t> mask(h * w);
-  int64_t i = 0;
-  uint8_t v = 0;
-  for (uint32_t c : counts) {
-    for (uint32_t j = 0; j < c; ++j, ++i) mask[(i % h) * w + i / h] = v;  // column-major
-    v ^= 1;
-  }
-  return mask;
-}
-
 TEST(MaskTest, RleHandComputedCounts) {
   EXPECT_THAT(CocoRleCounts(std::vector<uint8_t>(6, 0), 2, 3), ElementsAre(6));
   EXPECT_THAT(CocoRleCounts(std::vector<uint8_t>(6, 1), 2, 3), ElementsAre(0, 6));
@@ -205,9 +174,57 @@ TEST(MaskTest, RleStringRoundTripsRandomMasks) {
     uint64_t total = 0;
     for (uint32_t c : counts) total += c;
     EXPECT_EQ(total, static_cast<uint64_t>(h * w));
-    EXPECT_EQ(DecodeRleString(EncodeCocoRle(mask, h, w)), counts);
-    EXPECT_EQ(DecodeCounts(counts, h, w), mask);
+    const absl::StatusOr<std::vector<uint8_t>> decoded =
+        DecodeCocoRle(EncodeCocoRle(mask, h, w), h, w);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, mask) << h << "x" << w;
   }
+}
+
+TEST(MaskTest, RleDecodeInvertsEncodeAtAnyDensity) {
+  std::mt19937 rng(7);
+  for (auto [h, w] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {5, 3}, {64, 64}, {37, 129}}) {
+    for (int density : {0, 3, 50, 97, 100}) {
+      std::vector<uint8_t> mask(h * w);
+      for (uint8_t& m : mask) m = static_cast<int>(rng() % 100) < density ? 1 : 0;
+      const absl::StatusOr<std::vector<uint8_t>> decoded =
+          DecodeCocoRle(EncodeCocoRle(mask, h, w), h, w);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(*decoded, mask) << h << "x" << w << " density " << density;
+    }
+  }
+}
+
+TEST(MaskTest, RleDecodeRunsAreColumnMajor) {
+  // 2x3, counts [1, 2, 3]: background 1, foreground 2, background 3 down the
+  // columns -> pixels (1,0) and (0,1) set.
+  const absl::StatusOr<std::vector<uint8_t>> decoded =
+      DecodeCocoRle(CocoRleString({1, 2, 3}), 2, 3);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_THAT(*decoded, ElementsAre(0, 1, 0, 1, 0, 0));
+  // Differences from the 4th count on: "0:3G" is [0, 10, 3, 1].
+  const absl::StatusOr<std::vector<uint8_t>> deltas = DecodeCocoRle("0:3G", 2, 7);
+  ASSERT_TRUE(deltas.ok()) << deltas.status();
+  EXPECT_EQ(std::count(deltas->begin(), deltas->end(), 1), 11);
+}
+
+TEST(MaskTest, RleDecodeRejectsMalformedStrings) {
+  const std::string full = EncodeCocoRle(std::vector<uint8_t>(12, 1), 3, 4);
+  const auto rejected = [](absl::string_view rle, int64_t h, int64_t w) {
+    return DecodeCocoRle(rle, h, w).status().code() == absl::StatusCode::kInvalidArgument;
+  };
+  EXPECT_TRUE(rejected(full, 3, 5));  // counts cover too few pixels
+  EXPECT_TRUE(rejected(full, 2, 4));  // too many
+  EXPECT_TRUE(rejected("", 3, 4));    // none
+  EXPECT_TRUE(rejected(full, 0, 4));  // no mask size
+  EXPECT_TRUE(rejected(full, 3, -4));
+  EXPECT_TRUE(rejected("\x01", 3, 4));      // below '0'
+  EXPECT_TRUE(rejected("0~", 3, 4));        // above 'o'
+  EXPECT_TRUE(rejected("0P", 3, 4));        // a continuation digit with nothing after it
+  EXPECT_TRUE(rejected("PPPPPPP0", 3, 4));  // longer than any uint32 count
+  EXPECT_TRUE(rejected("0:3E", 2, 7));      // 4th count 10 - 11 = -1
+  EXPECT_THAT(std::string(DecodeCocoRle(full, 3, 5).status().message()), HasSubstr("12 of 15"));
 }
 
 // ---- PNG ----
