@@ -10,6 +10,7 @@
 #include "client/flags.h"
 #include "client/progress.h"
 #include "model/fingerprint.h"
+#include "model/safetensors.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm::client {
@@ -36,7 +37,7 @@ absl::Status RunUpload(const Connection& connection, const std::vector<std::stri
   if (auto s = RequireName(); !s.ok()) return s;
   const std::string path = absl::GetFlag(FLAGS_file);
   if (path.empty()) return UsageError("--file is required");
-  auto bytes = ReadFileBytes(path);
+  auto bytes = ReadFileToString(path);
   if (!bytes.ok()) return bytes.status();
 
   v1::UploadChunk first;

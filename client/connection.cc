@@ -1,14 +1,11 @@
 #include "client/connection.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/flags/flag.h"
 #include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "client/flags.h"
+#include "model/safetensors.h"
 
 namespace vlsm::client {
 namespace {
@@ -26,13 +23,13 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials() {
   }
   if (cert.empty() != key.empty()) return UsageError("--tls_cert and --tls_key go together");
   grpc::SslCredentialsOptions ssl;
-  auto roots = ReadFileBytes(ca);
+  auto roots = ReadFileToString(ca);
   if (!roots.ok()) return roots.status();
   ssl.pem_root_certs = *std::move(roots);
   if (!cert.empty()) {
-    auto chain = ReadFileBytes(cert);
+    auto chain = ReadFileToString(cert);
     if (!chain.ok()) return chain.status();
-    auto private_key = ReadFileBytes(key);
+    auto private_key = ReadFileToString(key);
     if (!private_key.ok()) return private_key.status();
     ssl.pem_cert_chain = *std::move(chain);
     ssl.pem_private_key = *std::move(private_key);
@@ -45,7 +42,7 @@ absl::StatusOr<std::string> Token() {
   const std::string file = absl::GetFlag(FLAGS_token_file);
   if (!token.empty() && !file.empty()) return UsageError("give --token or --token_file, not both");
   if (file.empty()) return token;
-  auto bytes = ReadFileBytes(file);
+  auto bytes = ReadFileToString(file);
   if (!bytes.ok()) return bytes.status();
   return std::string(absl::StripAsciiWhitespace(*bytes));
 }
@@ -90,15 +87,6 @@ bool IsUsageError(const absl::Status& status) {
 absl::Status FromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat("cannot read ", path));
-  return ss.str();
 }
 
 }  // namespace vlsm::client

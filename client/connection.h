@@ -1,5 +1,5 @@
 // Connecting to vlsm-server from the common flags: the channel (TLS or
-// plaintext), per-call contexts (bearer token, deadline), and status and file
+// plaintext), per-call contexts (bearer token, deadline), and status
 // helpers shared by the subcommands.
 // Errors: absl::Status; usage mistakes are tagged (IsUsageError) so main can
 // exit with 2 instead of 1.
@@ -40,8 +40,6 @@ absl::Status UsageError(absl::string_view message);
 bool IsUsageError(const absl::Status& status);
 
 absl::Status FromGrpc(const grpc::Status& status);
-
-absl::StatusOr<std::string> ReadFileBytes(const std::string& path);
 
 }  // namespace vlsm::client
 

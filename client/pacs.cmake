@@ -22,7 +22,7 @@ target_link_libraries(vlsm_pacs_core
   PUBLIC vlsm_proto gRPC::grpc++ absl::status absl::statusor absl::strings absl::str_format
          absl::synchronization absl::time absl::flat_hash_map absl::flat_hash_set
          Threads::Threads
-  PRIVATE vlsm_imaging vlsm_metrics prometheus-cpp::core DCMTK::dcmnet DCMTK::dcmdata DCMTK::ofstd
+  PRIVATE vlsm_imaging vlsm_format vlsm_metrics prometheus-cpp::core DCMTK::dcmnet DCMTK::dcmdata DCMTK::ofstd
           DCMTK::oflog CURL::libcurl ${_vlsm_pacs_re2} nlohmann_json::nlohmann_json
           OpenSSL::Crypto)
 

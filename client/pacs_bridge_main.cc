@@ -5,9 +5,7 @@
 // the loops, exit 0. Work in progress stays in the spool and resumes at the
 // next start.
 #include <csignal>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +20,7 @@
 #include "client/pacs_bridge.h"
 #include "client/pacs_privacy.h"
 #include "dcmtk/oflog/oflog.h"
+#include "model/safetensors.h"
 
 ABSL_FLAG(std::string, ae_title, "VLSM_BRIDGE",
           "Our DICOM AE title (1-16 characters). Associations that call another AE title are "
@@ -90,11 +89,9 @@ std::vector<std::string> List(const std::string& csv) {
 
 absl::StatusOr<std::string> ReadSecret(const std::string& path) {
   if (path.empty()) return std::string();
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return std::string(absl::StripAsciiWhitespace(ss.str()));
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return std::string(absl::StripAsciiWhitespace(*text));
 }
 
 int Fail(const absl::Status& s, int code) {

@@ -2,11 +2,10 @@
 
 #include <re2/re2.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "model/safetensors.h"
 
 namespace vlsm::pacs {
 namespace {
@@ -92,11 +91,9 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(absl::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read routing config ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto router = Create(ss.str());
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  auto router = Create(*text);
   if (!router.ok()) {
     return absl::Status(router.status().code(),
                         absl::StrCat(path, ": ", router.status().message()));

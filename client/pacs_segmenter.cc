@@ -2,9 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -12,20 +10,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "model/mask.h"
+#include "model/safetensors.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm::pacs {
 namespace {
 
 constexpr int kMaxReceiveBytes = 64 << 20;
-
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
@@ -201,13 +192,13 @@ absl::StatusOr<std::unique_ptr<SliceSegmenter>> MakeGrpcSegmenter(
       return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
     }
     grpc::SslCredentialsOptions ssl;
-    auto roots = ReadPem(options.tls_ca);
+    auto roots = ReadFileToString(options.tls_ca);
     if (!roots.ok()) return roots.status();
     ssl.pem_root_certs = *std::move(roots);
     if (!options.tls_cert.empty()) {
-      auto chain = ReadPem(options.tls_cert);
+      auto chain = ReadFileToString(options.tls_cert);
       if (!chain.ok()) return chain.status();
-      auto key = ReadPem(options.tls_key);
+      auto key = ReadFileToString(options.tls_key);
       if (!key.ok()) return key.status();
       ssl.pem_cert_chain = *std::move(chain);
       ssl.pem_private_key = *std::move(key);

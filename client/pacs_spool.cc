@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/pacs_privacy.h"
+#include "model/safetensors.h"
 
 namespace vlsm::pacs {
 namespace {
@@ -292,11 +293,7 @@ absl::Status Spool::WriteOutbox(const std::string& name, absl::string_view bytes
 
 absl::StatusOr<std::string> Spool::ReadOutbox(const std::string& name) const {
   const std::string path = absl::StrCat(root_, "/", kOutbox, "/", name);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("no outbox entry ", name));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadFileToString(path);
 }
 
 std::vector<OutboxEntry> Spool::ScanOutbox() const {

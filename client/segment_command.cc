@@ -100,7 +100,7 @@ class Segmenter {
  private:
   absl::StatusOr<v1::SegmentRequest> Request(size_t index) const {
     const std::string& path = files_[index];
-    auto bytes = ReadFileBytes(path);
+    auto bytes = ReadFileToString(path);
     if (!bytes.ok()) return bytes.status();
     v1::SegmentRequest r;
     r.set_request_id(std::to_string(index));

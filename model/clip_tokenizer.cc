@@ -12,7 +12,6 @@
 #include <fstream>
 #include <functional>
 #include <queue>
-#include <sstream>
 #include <tuple>
 #include <utility>
 
@@ -22,6 +21,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "model/safetensors.h"
 #include "model/text_fixes.h"
 #include "nlohmann/json.hpp"
 
@@ -135,15 +135,6 @@ std::string CleanAndLower(const std::string& text) {
   return out;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  return buffer.str();
-}
-
 absl::StatusOr<std::string> ReadGzip(const std::string& path) {
   if (!std::ifstream(path).good()) return absl::NotFoundError(absl::StrCat("cannot open ", path));
   gzFile file = gzopen(path.c_str(), "rb");
@@ -197,7 +188,7 @@ absl::Status ReadTokenField(const json& config, const char* key, const std::stri
 }
 
 absl::StatusOr<json> ReadJson(const std::string& path) {
-  absl::StatusOr<std::string> text = ReadFile(path);
+  absl::StatusOr<std::string> text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   json parsed = json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(path, ": not JSON"));
@@ -225,7 +216,7 @@ absl::StatusOr<std::unique_ptr<ClipBpeTokenizer>> ClipBpeTokenizer::FromHfFiles(
     }
     vocab[it.key()] = it->get<int64_t>();
   }
-  absl::StatusOr<std::string> merges_text = ReadFile(merges_txt_path);
+  absl::StatusOr<std::string> merges_text = ReadFileToString(merges_txt_path);
   if (!merges_text.ok()) return merges_text.status();
 
   // CLIPTokenizer's defaults; tokenizer_config.json, then

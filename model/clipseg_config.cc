@@ -1,11 +1,10 @@
 #include "model/clipseg_config.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
 namespace vlsm {
@@ -258,11 +257,9 @@ std::string ClipSegConfigToJson(const ClipSegConfig& c) {
 }
 
 absl::StatusOr<ClipSegConfig> LoadClipSegConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseClipSegConfig(ss.str());
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  return ParseClipSegConfig(*text);
 }
 
 }  // namespace vlsm

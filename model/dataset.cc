@@ -2,15 +2,14 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "model/image_decode.h"
 #include "model/mask.h"
+#include "model/safetensors.h"
 #include "nlohmann/json.hpp"
 
 namespace vlsm {
@@ -23,13 +22,7 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   if (!fs::is_regular_file(path, ec)) {
     return absl::NotFoundError(absl::StrCat(path.string(), " does not exist"));
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  }
-  return ss.str();
+  return ReadFileToString(path.string());
 }
 
 absl::StatusOr<DecodedImage> DecodeFile(const fs::path& path) {

@@ -5,9 +5,7 @@
 #include <map>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -41,14 +39,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 absl::StatusOr<std::unique_ptr<Pipeline>> LoadPipeline() {
   if (absl::GetFlag(FLAGS_model).empty()) return absl::InvalidArgumentError("--model is required");
@@ -118,7 +108,7 @@ absl::Status RunSegment(const std::vector<std::string>& prompt_flags,
   for (size_t i = 0; i < files.size(); ++i) {
     const auto t0 = Clock::now();
     auto status = [&]() -> absl::Status {
-      auto bytes = ReadFile(files[i]);
+      auto bytes = ReadFileToString(files[i]);
       if (!bytes.ok()) return bytes.status();
       auto image = (*pipeline)->PrepareImage(*bytes, "", RequestWindow(), absl::GetFlag(FLAGS_frame));
       if (!image.ok()) return image.status();
@@ -192,7 +182,7 @@ absl::Status RunDecode(const std::string& input) {
   }
   auto preprocess = LoadPreprocessConfig(absl::GetFlag(FLAGS_model));
   if (!preprocess.ok()) return preprocess.status();
-  auto bytes = ReadFile(input);
+  auto bytes = ReadFileToString(input);
   if (!bytes.ok()) return bytes.status();
   auto decoded = DecodeAnyImage(*bytes, DecodeLimits{}, "", absl::GetFlag(FLAGS_frame));
   if (!decoded.ok()) return decoded.status();

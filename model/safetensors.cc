@@ -443,6 +443,31 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view byte
   return FsyncDirectory(DirName(path));
 }
 
+absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open", path, errno);
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a directory"));
+  }
+  std::string out;
+  char buffer[1 << 16];
+  while (true) {  // to end of file: st_size is 0 for /proc files and pipes
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return ErrnoError("read", path, err);
+    }
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace vlsm
 
 namespace vlsm {

@@ -1,4 +1,6 @@
-// Safetensors reading and writing, without torch.
+// Safetensors reading and writing, without torch; and the whole-file read
+// and atomic write every tool and service uses (ReadFileToString,
+// WriteFileAtomically).
 //
 // Format: 8-byte little-endian header length N, N bytes of JSON header
 // {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, ...,
@@ -91,6 +93,11 @@ absl::StatusOr<std::string> SerializeSafetensors(
 
 // Writes atomically: temp file in the same directory, fsync, rename.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
+
+// The whole file's bytes. The status names the path: NotFound when it does
+// not exist, PermissionDenied when it may not be read, InvalidArgument for a
+// directory, Internal for other read errors.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 }  // namespace vlsm
 

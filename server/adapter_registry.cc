@@ -3,9 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -24,14 +22,6 @@ int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 json ToJson(const AdapterVersion& v) {
@@ -125,7 +115,7 @@ absl::Status AdapterRegistry::Load(std::vector<std::string>* warnings) {
   absl::MutexLock lock(&write_mu_);
   const std::string index_path = dir_ + "/index.json";
   if (fs::exists(index_path)) {
-    auto text = ReadFile(index_path);
+    auto text = ReadFileToString(index_path);
     if (!text.ok()) return text.status();
     json index = json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (index.is_discarded() || !index.is_object()) {

@@ -6,10 +6,8 @@
 
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -21,6 +19,7 @@
 #include "absl/time/time.h"
 #include "dcmtk/oflog/oflog.h"
 #include "model/default_model.h"
+#include "model/safetensors.h"
 #include "server/metrics.h"
 #include "server/server_builder.h"
 
@@ -72,14 +71,6 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
 namespace vlsm {
 namespace {
 
-absl::StatusOr<std::string> ReadPem(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() {
   const std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key);
   const std::string ca = absl::GetFlag(FLAGS_tls_client_ca);
@@ -91,14 +82,14 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() {
   if (cert.empty() || key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
-  auto cert_pem = ReadPem(cert);
+  auto cert_pem = ReadFileToString(cert);
   if (!cert_pem.ok()) return cert_pem.status();
-  auto key_pem = ReadPem(key);
+  auto key_pem = ReadFileToString(key);
   if (!key_pem.ok()) return key_pem.status();
   grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   ssl.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
   if (!ca.empty()) {
-    auto ca_pem = ReadPem(ca);
+    auto ca_pem = ReadFileToString(ca);
     if (!ca_pem.ok()) return ca_pem.status();
     ssl.pem_root_certs = *ca_pem;
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;

@@ -627,5 +627,53 @@ TEST_F(WriteFileAtomicallyTest, ReadOnlyDirectoryIsPermissionDenied) {
   EXPECT_THAT(List(), IsEmpty());
 }
 
+// ---------------------------------------------------------------------------
+// Whole-file reads (the temp directory fixture of the atomic writes)
+
+using ReadFileToStringTest = WriteFileAtomicallyTest;
+
+TEST_F(ReadFileToStringTest, ReadsEveryByte) {
+  std::string bytes(200000, '\0');  // several read() chunks, NULs included
+  std::mt19937 rng(3);
+  for (char& c : bytes) c = static_cast<char>(rng());
+  const std::string path = dir_ + "/bytes.bin";
+  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+  absl::StatusOr<std::string> read = ReadFileToString(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, bytes);
+  ASSERT_TRUE(WriteFileAtomically(path, "").ok());
+  read = ReadFileToString(path);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, "");
+}
+
+TEST_F(ReadFileToStringTest, ReadsFilesThatReportNoSize) {
+  // /proc files stat as 0 bytes; the read goes on to the end anyway.
+  absl::StatusOr<std::string> read = ReadFileToString("/proc/self/status");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, HasSubstr("Pid:"));
+}
+
+TEST_F(ReadFileToStringTest, MissingFileIsNotFoundNamingIt) {
+  const std::string path = dir_ + "/missing.pem";
+  absl::StatusOr<std::string> read = ReadFileToString(path);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound) << read.status();
+  EXPECT_THAT(std::string(read.status().message()), HasSubstr(path));
+}
+
+TEST_F(ReadFileToStringTest, DirectoryIsInvalidArgumentNamingIt) {
+  absl::StatusOr<std::string> read = ReadFileToString(dir_);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument) << read.status();
+  EXPECT_THAT(std::string(read.status().message()), HasSubstr(dir_));
+}
+
+TEST_F(ReadFileToStringTest, UnreadableFileIsPermissionDenied) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
+  const std::string path = dir_ + "/secret.pem";
+  ASSERT_TRUE(WriteFileAtomically(path, "x").ok());
+  ASSERT_EQ(chmod(path.c_str(), 0), 0);
+  EXPECT_EQ(ReadFileToString(path).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
 }  // namespace
 }  // namespace vlsm
