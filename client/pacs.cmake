@@ -32,8 +32,8 @@ if(TARGET vlsm_dicom_seg)
   target_link_libraries(vlsm_pacs PUBLIC vlsm_pacs_core vlsm_dicom_seg)
 
   add_executable(vlsm-pacs-bridge pacs_bridge_main.cc)
-  target_link_libraries(vlsm-pacs-bridge PRIVATE vlsm_pacs absl::flags absl::flags_parse
-    absl::flags_usage DCMTK::oflog)
+  target_link_libraries(vlsm-pacs-bridge PRIVATE vlsm_pacs vlsm_shutdown_signals absl::flags
+    absl::flags_parse absl::flags_usage DCMTK::oflog)
 else()
   message(STATUS "vlsm-pacs-bridge: skipped (needs vlsm_dicom_seg)")
 endif()

@@ -4,7 +4,6 @@
 // SIGTERM / SIGINT: stop accepting associations (running ones finish), stop
 // the loops, exit 0. Work in progress stays in the spool and resumes at the
 // next start.
-#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "client/pacs_privacy.h"
 #include "dcmtk/oflog/oflog.h"
 #include "model/safetensors.h"
+#include "server/shutdown_signals.h"
 
 ABSL_FLAG(std::string, ae_title, "VLSM_BRIDGE",
           "Our DICOM AE title (1-16 characters). Associations that call another AE title are "
@@ -100,11 +100,7 @@ int Fail(const absl::Status& s, int code) {
 }
 
 int Run() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const ShutdownSignals signals;  // before any thread starts
 
   if (absl::GetFlag(FLAGS_spool).empty())
     return Fail(absl::InvalidArgumentError("--spool is required"), 2);
@@ -202,8 +198,7 @@ int Run() {
                        (*router)->size(), " routing rule(s); service ", grpc_options.target,
                        "; metrics port ", metrics->port()));
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = signals.Wait();
   LogLine(absl::StrCat("signal ", signal, ", stopping"));
   scp->reset();  // finish running associations first: their instances are spooled
   bridge.Stop();

@@ -19,8 +19,8 @@ else()
 endif()
 
 add_executable(vlsm-server server_main.cc)
-target_link_libraries(vlsm-server PRIVATE vlsm_service absl::flags absl::flags_parse
-  absl::flags_usage DCMTK::oflog)
+target_link_libraries(vlsm-server PRIVATE vlsm_service vlsm_shutdown_signals absl::flags
+  absl::flags_parse absl::flags_usage DCMTK::oflog)
 if(TARGET vlsm_metrics)
   target_compile_definitions(vlsm-server PRIVATE VLSM_HAVE_PROMETHEUS_METRICS=1)
 endif()

@@ -4,7 +4,6 @@
 // up to --drain_timeout, shut the gRPC server down, exit 0.
 #include <grpcpp/security/server_credentials.h>
 
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "model/safetensors.h"
 #include "server/metrics.h"
 #include "server/server_builder.h"
+#include "server/shutdown_signals.h"
 
 #if defined(VLSM_HAVE_PROMETHEUS_METRICS) && __has_include("server/prometheus_metrics.h")
 #include "server/prometheus_metrics.h"
@@ -147,12 +147,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
 }
 
 int Run() {
-  // Block the shutdown signals in every thread; this one waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const ShutdownSignals signals;  // before any thread starts
 
   auto options = OptionsFromFlags();
   if (!options.ok()) {
@@ -173,8 +168,7 @@ int Run() {
   }
   std::cout << "vlsm-server listening on port " << (*server)->port() << std::endl;
 
-  int signal = 0;
-  sigwait(&signals, &signal);
+  const int signal = signals.Wait();
   std::cout << "vlsm-server: signal " << signal << ", draining" << std::endl;
   (*server)->BeginDrain();
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
