@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,27 +17,18 @@
 #include "model/image_decode.h"
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
+#include "tests/support/server_fixture.h"
 
 namespace vlsm {
 namespace {
 
 namespace fs = std::filesystem;
+using test_support::ReadFileBytes;
 using test_support::TestData;
 using test_support::UniqueTempPath;
 using ::testing::HasSubstr;
 
 constexpr char kToken[] = "client-test-token";
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string TinyModelWithTokenizer() {
-  return test_support::TinyModelWithTokenizer("client_tiny_model");
-}
 
 struct Result {
   int exit_code = -1;
@@ -51,29 +41,19 @@ std::string Quote(const std::string& arg) {
   return q + "'";
 }
 
-class ClientTest : public ::testing::Test {
+class ClientTest : public test_support::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto p = Pipeline::Create(TinyModelWithTokenizer(), EngineOptions{});
-    ASSERT_TRUE(p.ok()) << p.status();
-    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
-  }
-  static void TearDownTestSuite() { delete pipeline_; }
-
   void SetUp() override {
+    ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
     scratch_ = UniqueTempPath(std::string("client_") +
                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(scratch_);
     fs::create_directories(scratch_);
-    ServerOptions o;
-    o.pipeline = *pipeline_;
-    o.adapter_dir = scratch_ + "/adapters";
-    o.address = "127.0.0.1:0";
+    ServerOptions o = Options();
     o.admin_token = kToken;
-    o.cpu_workers = 2;
-    auto s = VlsmServer::Start(std::move(o), nullptr);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
+    server_ = Start(std::move(o));
+    ASSERT_NE(server_, nullptr);
   }
 
   // Runs vlsm-client with `args` plus --target (and --token when
@@ -103,11 +83,9 @@ class ClientTest : public ::testing::Test {
                    "--label=" + label});
   }
 
-  static std::shared_ptr<const Pipeline>* pipeline_;
   std::string scratch_;
   std::unique_ptr<VlsmServer> server_;
 };
-std::shared_ptr<const Pipeline>* ClientTest::pipeline_ = nullptr;
 
 TEST_F(ClientTest, UploadListSegmentAFolderAndHealth) {
   Result up = Upload("polyp", "stable");
@@ -128,11 +106,11 @@ TEST_F(ClientTest, UploadListSegmentAFolderAndHealth) {
   ASSERT_EQ(seg.exit_code, 0) << seg.output;
   EXPECT_THAT(seg.output, HasSubstr("segmented 3 of 3 images: 6 masks"));
   for (const auto& e : fs::directory_iterator(images)) {
-    auto original = DecodeImage(Slurp(e.path().string()), DecodeLimits{});
+    auto original = DecodeImage(ReadFileBytes(e.path().string()), DecodeLimits{});
     ASSERT_TRUE(original.ok()) << original.status();
     for (int k = 0; k < 2; ++k) {
       const std::string base = absl::StrCat(out, "/", e.path().stem().string(), "_p", k);
-      auto mask = DecodeImage(Slurp(base + "_mask.png"), DecodeLimits{});
+      auto mask = DecodeImage(ReadFileBytes(base + "_mask.png"), DecodeLimits{});
       ASSERT_TRUE(mask.ok()) << base << ": " << mask.status();
       EXPECT_EQ(mask->height, original->height) << base;
       EXPECT_EQ(mask->width, original->width) << base;
@@ -153,7 +131,7 @@ TEST_F(ClientTest, SegmentsOneFileWithRleAndTheBaseModel) {
   Result seg = Client({"segment", "--prompt=a polyp", "--encoding=rle", "--out=" + out,
                        TestData("clipseg-tiny/images/img2_rgb_80x64.png")});
   ASSERT_EQ(seg.exit_code, 0) << seg.output;
-  EXPECT_FALSE(Slurp(out + "/img2_rgb_80x64_p0_mask.rle").empty());
+  EXPECT_FALSE(ReadFileBytes(out + "/img2_rgb_80x64_p0_mask.rle").empty());
 }
 
 TEST_F(ClientTest, LabelAndDeleteWithATokenFile) {

@@ -18,6 +18,7 @@
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
 #include "tests/support/dicom_series.h"
+#include "tests/support/server_fixture.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
@@ -48,28 +49,14 @@ ParsedSeg ParseSeg(const std::string& bytes) {
   return p;
 }
 
-class DicomSegServiceTest : public ::testing::Test {
+class DicomSegServiceTest : public test_support::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto p = Pipeline::Create(test_support::TinyModelWithTokenizer("dicom_seg_service_model"),
-                              EngineOptions{});
-    ASSERT_TRUE(p.ok()) << p.status();
-    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
-  }
-  static void TearDownTestSuite() { delete pipeline_; }
-
   void SetUp() override {
-    ServerOptions o;
-    o.pipeline = *pipeline_;
-    o.adapter_dir = test_support::UniqueTempPath("dicom_seg_service_adapters");
-    std::filesystem::remove_all(o.adapter_dir);
-    o.address = "127.0.0.1:0";
-    o.cpu_workers = 2;
-    auto s = VlsmServer::Start(std::move(o), nullptr);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = *std::move(s);
-    stub_ = v1::SegmentationService::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials()));
+    ServerFixture::SetUp();
+    if (HasFatalFailure()) return;
+    server_ = Start(Options());
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::SegmentationService::NewStub(channel_);
     ct_ = ReadBytes(SegData("CT_small.dcm"));
   }
 
@@ -161,13 +148,10 @@ class DicomSegServiceTest : public ::testing::Test {
               static_cast<uint64_t>(std::count(png_mask.begin(), png_mask.end(), 1)));
   }
 
-  static std::shared_ptr<const Pipeline>* pipeline_;
   std::unique_ptr<VlsmServer> server_;
   std::unique_ptr<v1::SegmentationService::Stub> stub_;
   std::string ct_;
 };
-
-std::shared_ptr<const Pipeline>* DicomSegServiceTest::pipeline_ = nullptr;
 
 TEST_F(DicomSegServiceTest, SegmentReturnsOneSegPerPromptMatchingThePngMask) {
   const v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG);

@@ -7,7 +7,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -18,23 +17,17 @@
 #include "server/server_builder.h"
 #include "tests/fakes/recording_metrics.h"
 #include "tests/support/cases.h"
+#include "tests/support/server_fixture.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
 namespace {
 
-namespace fs = std::filesystem;
+using test_support::AdapterFile;
+using test_support::Image0;
 using test_support::RecordingMetrics;
-using test_support::TestData;
 using ::testing::HasSubstr;
 using HS = grpc::health::v1::HealthCheckResponse;
-
-std::string Image0() {
-  return test_support::ReadFileBytes(TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
-}
-std::string AdapterFile(const std::string& variant) {
-  return test_support::ReadFileBytes(TestData("clipseg-tiny/adapters/" + variant + ".safetensors"));
-}
 
 constexpr char kToken[] = "0ps-token";
 
@@ -52,11 +45,6 @@ struct Gate {
   }
 };
 
-std::shared_ptr<grpc::Channel> Channel(int port) {
-  return grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                             grpc::InsecureChannelCredentials());
-}
-
 HS::ServingStatus Health(const std::shared_ptr<grpc::Channel>& channel,
                          const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
@@ -69,39 +57,12 @@ HS::ServingStatus Health(const std::shared_ptr<grpc::Channel>& channel,
   return resp.status();
 }
 
-class ServerOpsTest : public ::testing::Test {
+class ServerOpsTest : public test_support::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto p = Pipeline::Create(test_support::TinyModelWithTokenizer("server_ops_tiny_model"),
-                              EngineOptions{});
-    ASSERT_TRUE(p.ok()) << p.status();
-    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
-  }
-  static void TearDownTestSuite() { delete pipeline_; }
-
-  void SetUp() override {
-    adapter_dir_ = test_support::UniqueTempPath(
-        std::string("server_ops_") +
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(adapter_dir_);
-  }
-
-  ServerOptions Options() {
-    ServerOptions o;
-    o.pipeline = *pipeline_;
-    o.adapter_dir = adapter_dir_;
-    o.address = "127.0.0.1:0";
+  ServerOptions Options() const {
+    ServerOptions o = ServerFixture::Options();
     o.admin_token = kToken;
-    o.cpu_workers = 2;
     return o;
-  }
-
-  std::unique_ptr<VlsmServer> Start(ServerOptions o, std::unique_ptr<ServerMetrics> m = nullptr) {
-    auto s = VlsmServer::Start(std::move(o), std::move(m));
-    EXPECT_TRUE(s.ok()) << s.status();
-    if (!s.ok()) return nullptr;
-    channel_ = Channel((*s)->port());
-    return *std::move(s);
   }
 
   grpc::Status Segment(const std::string& task, std::vector<v1::SegmentResponse>* out) {
@@ -154,12 +115,7 @@ class ServerOpsTest : public ::testing::Test {
     req.set_pinned(pinned);
     return stub->PinAdapter(&ctx, req, info);
   }
-
-  static std::shared_ptr<const Pipeline>* pipeline_;
-  std::string adapter_dir_;
-  std::shared_ptr<grpc::Channel> channel_;
 };
-std::shared_ptr<const Pipeline>* ServerOpsTest::pipeline_ = nullptr;
 
 TEST_F(ServerOpsTest, HealthIsNotServingDuringWarmUp) {
   Gate gate;
@@ -171,7 +127,7 @@ TEST_F(ServerOpsTest, HealthIsNotServingDuringWarmUp) {
   std::thread starter([&] { server = Start(std::move(o)); });
   gate.entered.WaitForNotification();  // the warm-up probe is in the engine
   ASSERT_GT(port.load(), 0);
-  auto early = Channel(port.load());
+  auto early = test_support::LoopbackChannel(port.load());
   for (const char* service : kHealthServices) EXPECT_EQ(Health(early, service), HS::NOT_SERVING);
   gate.release.Notify();
   starter.join();
@@ -288,7 +244,7 @@ TEST_F(ServerOpsTest, ResidencyThroughTheAdminApi) {
   auto metrics = std::make_unique<RecordingMetrics>();
   RecordingMetrics* m = metrics.get();
   ServerOptions o = Options();
-  auto one = (*pipeline_)->engine().ParseAdapter(AdapterFile("shallow_vlc"));
+  auto one = pipeline_->engine().ParseAdapter(AdapterFile("shallow_vlc"));
   ASSERT_TRUE(one.ok());
   const int64_t bytes = (*one)->bytes();
   o.adapter_device_budget_bytes = bytes;  // room for one

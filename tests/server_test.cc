@@ -5,11 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -20,29 +17,14 @@
 #include "model/mask.h"
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
+#include "tests/support/server_fixture.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
 namespace {
 
-namespace fs = std::filesystem;
-using test_support::TestData;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string TinyModelWithTokenizer() {
-  return test_support::TinyModelWithTokenizer("server_tiny_model");
-}
-
-std::string Image0() { return Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png")); }
-std::string AdapterFile(const std::string& variant) {
-  return Slurp(TestData("clipseg-tiny/adapters/" + variant + ".safetensors"));
-}
+using test_support::AdapterFile;
+using test_support::Image0;
 
 constexpr char kToken[] = "s3cret-token";
 
@@ -70,41 +52,22 @@ struct Gate {
   }
 };
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public test_support::ServerFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto p = Pipeline::Create(TinyModelWithTokenizer(), EngineOptions{});
-    ASSERT_TRUE(p.ok()) << p.status();
-    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
-  }
-  static void TearDownTestSuite() { delete pipeline_; }
-
-  void SetUp() override {
-    adapter_dir_ = ::testing::TempDir() + "/server_adapters_" +
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(adapter_dir_);
-  }
-
-  ServerOptions Options() {
-    ServerOptions o;
-    o.pipeline = *pipeline_;
-    o.adapter_dir = adapter_dir_;
-    o.address = "127.0.0.1:0";
+  ServerOptions Options() const {
+    ServerOptions o = ServerFixture::Options();
     o.admin_token = kToken;
-    o.cpu_workers = 2;
     return o;
   }
 
+  // ServerFixture::Start plus the three stubs on its channel.
   std::unique_ptr<VlsmServer> Start(ServerOptions o) {
-    auto s = VlsmServer::Start(std::move(o), nullptr);
-    EXPECT_TRUE(s.ok()) << s.status();
-    if (!s.ok()) return nullptr;
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string((*s)->port()),
-                                   grpc::InsecureChannelCredentials());
+    std::unique_ptr<VlsmServer> server = ServerFixture::Start(std::move(o));
+    if (server == nullptr) return nullptr;
     seg_ = v1::SegmentationService::NewStub(channel_);
     admin_ = v1::AdapterAdmin::NewStub(channel_);
     health_ = grpc::health::v1::Health::NewStub(channel_);
-    return *std::move(s);
+    return server;
   }
 
   static v1::SegmentRequest Request(std::vector<std::string> prompts, std::string task = "") {
@@ -174,14 +137,10 @@ class ServerTest : public ::testing::Test {
     return resp.status();
   }
 
-  static std::shared_ptr<const Pipeline>* pipeline_;
-  std::string adapter_dir_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SegmentationService::Stub> seg_;
   std::unique_ptr<v1::AdapterAdmin::Stub> admin_;
   std::unique_ptr<grpc::health::v1::Health::Stub> health_;
 };
-std::shared_ptr<const Pipeline>* ServerTest::pipeline_ = nullptr;
 
 TEST_F(ServerTest, SegmentReturnsOneMaskPerPromptEqualToThePipelines) {
   auto server = Start(Options());
@@ -195,7 +154,7 @@ TEST_F(ServerTest, SegmentReturnsOneMaskPerPromptEqualToThePipelines) {
             [](const auto& a, const auto& b) { return a.prompt_index() < b.prompt_index(); });
 
   // What `vlsm-infer segment` computes and writes.
-  const Pipeline& p = **pipeline_;
+  const Pipeline& p = *pipeline_;
   auto image = p.PrepareImage(Image0(), "", std::nullopt);
   ASSERT_TRUE(image.ok());
   for (size_t k = 0; k < prompts.size(); ++k) {

@@ -15,13 +15,4 @@ find_package(Protobuf REQUIRED)
 vlsm_test(server_tls_test vlsm_service vlsm_format gRPC::grpc++ protobuf::libprotobuf
   PROPERTIES TIMEOUT 300)
 target_compile_definitions(server_tls_test PRIVATE VLSM_OPENSSL="${VLSM_OPENSSL}")
-# Its own copy of the grpc.health.v1 client (server_test generates another).
-set(VLSM_SERVER_TLS_HEALTH_OUT ${CMAKE_CURRENT_BINARY_DIR}/server_tls_health_proto)
-file(MAKE_DIRECTORY ${VLSM_SERVER_TLS_HEALTH_OUT})
-protobuf_generate(TARGET server_tls_test LANGUAGE cpp
-  PROTOS health_check.proto PROTOC_OUT_DIR ${VLSM_SERVER_TLS_HEALTH_OUT})
-protobuf_generate(TARGET server_tls_test LANGUAGE grpc
-  PROTOS health_check.proto PROTOC_OUT_DIR ${VLSM_SERVER_TLS_HEALTH_OUT}
-  GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
-  PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>")
-target_include_directories(server_tls_test PRIVATE ${VLSM_SERVER_TLS_HEALTH_OUT})
+vlsm_health_client(server_tls_test)

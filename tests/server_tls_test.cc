@@ -32,33 +32,22 @@
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
 #include "tests/support/http_get.h"
+#include "tests/support/server_fixture.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
 namespace {
 
 namespace fs = std::filesystem;
-using test_support::TestData;
+using test_support::Image0;
+using test_support::ReadFileBytes;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
 }
-
-std::string TinyModelWithTokenizer() {
-  return test_support::TinyModelWithTokenizer("server_tls_tiny_model");
-}
-
-std::string Image0() { return Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png")); }
 
 // Runs `openssl <args>` quietly; true on success.
 bool OpenSsl(const std::string& args) {
@@ -121,52 +110,38 @@ absl::StatusOr<Pki> MakePki() {
     return absl::InternalError(absl::StrCat("openssl failed making certificates in ", dir));
   }
   Pki p;
-  p.ca = Slurp(dir + "/ca.pem");
-  p.server_cert = Slurp(dir + "/server.pem");
-  p.server_key = Slurp(dir + "/server.key");
-  p.client_cert = Slurp(dir + "/client.pem");
-  p.client_key = Slurp(dir + "/client.key");
-  p.other_ca = Slurp(dir + "/other_ca.pem");
-  p.other_client_cert = Slurp(dir + "/other_client.pem");
-  p.other_client_key = Slurp(dir + "/other_client.key");
-  p.admin_cert = Slurp(dir + "/admin.pem");
-  p.admin_key = Slurp(dir + "/admin.key");
+  p.ca = ReadFileBytes(dir + "/ca.pem");
+  p.server_cert = ReadFileBytes(dir + "/server.pem");
+  p.server_key = ReadFileBytes(dir + "/server.key");
+  p.client_cert = ReadFileBytes(dir + "/client.pem");
+  p.client_key = ReadFileBytes(dir + "/client.key");
+  p.other_ca = ReadFileBytes(dir + "/other_ca.pem");
+  p.other_client_cert = ReadFileBytes(dir + "/other_client.pem");
+  p.other_client_key = ReadFileBytes(dir + "/other_client.key");
+  p.admin_cert = ReadFileBytes(dir + "/admin.pem");
+  p.admin_key = ReadFileBytes(dir + "/admin.key");
   p.admin_fingerprints_file = dir + "/admin.fingerprints";
   return p;
 }
 
 using test_support::HttpGet;
 
-class ServerTlsTest : public ::testing::Test {
+class ServerTlsTest : public test_support::ServerFixture {
  protected:
   static void SetUpTestSuite() {
-    auto p = Pipeline::Create(TinyModelWithTokenizer(), EngineOptions{});
-    ASSERT_TRUE(p.ok()) << p.status();
-    pipeline_ = new std::shared_ptr<const Pipeline>(*std::move(p));
+    ServerFixture::SetUpTestSuite();
     auto pki = MakePki();
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = new Pki(*std::move(pki));
   }
   static void TearDownTestSuite() {
-    delete pipeline_;
+    ServerFixture::TearDownTestSuite();
     delete pki_;
   }
 
   void SetUp() override {
-    ASSERT_NE(pipeline_, nullptr);
+    ServerFixture::SetUp();
     ASSERT_NE(pki_, nullptr);
-    adapter_dir_ = test_support::UniqueTempPath(absl::StrCat(
-        "server_tls_adapters_", ::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(adapter_dir_);
-  }
-
-  ServerOptions Options() {
-    ServerOptions o;
-    o.pipeline = *pipeline_;
-    o.adapter_dir = adapter_dir_;
-    o.address = "127.0.0.1:0";
-    o.cpu_workers = 2;
-    return o;
   }
 
   // As vlsm-server's main: the key pair, and with `client_ca` a required,
@@ -180,14 +155,6 @@ class ServerTlsTest : public ::testing::Test {
       ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
     }
     return grpc::SslServerCredentials(ssl);
-  }
-
-  static std::unique_ptr<VlsmServer> Start(ServerOptions o,
-                                           std::unique_ptr<ServerMetrics> metrics = nullptr) {
-    auto s = VlsmServer::Start(std::move(o), std::move(metrics));
-    EXPECT_TRUE(s.ok()) << s.status();
-    if (!s.ok()) return nullptr;
-    return *std::move(s);
   }
 
   // A TLS channel to 127.0.0.1:<port> verifying the server as "localhost"
@@ -241,11 +208,8 @@ class ServerTlsTest : public ::testing::Test {
     return reader->Finish();
   }
 
-  static std::shared_ptr<const Pipeline>* pipeline_;
   static Pki* pki_;
-  std::string adapter_dir_;
 };
-std::shared_ptr<const Pipeline>* ServerTlsTest::pipeline_ = nullptr;
 Pki* ServerTlsTest::pki_ = nullptr;
 
 TEST_F(ServerTlsTest, TlsClientTrustingTheCaSegments) {

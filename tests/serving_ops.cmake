@@ -15,13 +15,5 @@ if(TARGET vlsm_service)
   find_package(Protobuf REQUIRED)
   vlsm_test(server_ops_test vlsm_service vlsm_format gRPC::grpc++ protobuf::libprotobuf
     PROPERTIES TIMEOUT 300)
-  set(VLSM_SERVER_OPS_HEALTH_OUT ${CMAKE_CURRENT_BINARY_DIR}/server_ops_health_proto)
-  file(MAKE_DIRECTORY ${VLSM_SERVER_OPS_HEALTH_OUT})
-  protobuf_generate(TARGET server_ops_test LANGUAGE cpp
-    PROTOS health_check.proto PROTOC_OUT_DIR ${VLSM_SERVER_OPS_HEALTH_OUT})
-  protobuf_generate(TARGET server_ops_test LANGUAGE grpc
-    PROTOS health_check.proto PROTOC_OUT_DIR ${VLSM_SERVER_OPS_HEALTH_OUT}
-    GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
-    PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>")
-  target_include_directories(server_ops_test PRIVATE ${VLSM_SERVER_OPS_HEALTH_OUT})
+  vlsm_health_client(server_ops_test)
 endif()
