@@ -1,14 +1,12 @@
 #include "client/pacs_instance.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "dcmtk/dcmdata/dcmetinf.h"
 #include "dcmtk/dcmdata/dcxfer.h"
+#include "model/safetensors.h"
 
 namespace vlsm::pacs {
 namespace {
@@ -117,11 +115,12 @@ absl::StatusOr<InstanceInfo> ReadInstanceFile(const std::string& path, std::stri
     info.calling_ae = ae.c_str();
   }
   if (bytes != nullptr) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return absl::DataLossError("cannot read a spooled instance back");
-    *bytes = ss.str();
+    absl::StatusOr<std::string> read = ReadFileToString(path);
+    if (!read.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("cannot read a spooled instance back: ", read.status().message()));
+    }
+    *bytes = *std::move(read);
   }
   return info;
 }
