@@ -4,6 +4,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "client/channel_credentials.h"
 #include "client/flags.h"
 #include "model/safetensors.h"
 
@@ -14,27 +15,13 @@ constexpr char kUsagePayload[] = "vlsm-client/usage";
 constexpr int kMaxReceiveBytes = 64 << 20;  // overlays and probabilities of large images
 
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials() {
-  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
-  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
-  const std::string key = absl::GetFlag(FLAGS_tls_key);
-  if (ca.empty()) {
-    if (!cert.empty() || !key.empty()) return UsageError("--tls_cert/--tls_key need --tls_ca");
-    return grpc::InsecureChannelCredentials();
+  auto credentials = ChannelCredentialsFromPemFiles(
+      absl::GetFlag(FLAGS_tls_ca), absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key));
+  // A flag combination that makes no sense is a usage error (exit code 2).
+  if (absl::IsInvalidArgument(credentials.status())) {
+    return UsageError(credentials.status().message());
   }
-  if (cert.empty() != key.empty()) return UsageError("--tls_cert and --tls_key go together");
-  grpc::SslCredentialsOptions ssl;
-  auto roots = ReadFileToString(ca);
-  if (!roots.ok()) return roots.status();
-  ssl.pem_root_certs = *std::move(roots);
-  if (!cert.empty()) {
-    auto chain = ReadFileToString(cert);
-    if (!chain.ok()) return chain.status();
-    auto private_key = ReadFileToString(key);
-    if (!private_key.ok()) return private_key.status();
-    ssl.pem_cert_chain = *std::move(chain);
-    ssl.pem_private_key = *std::move(private_key);
-  }
-  return grpc::SslCredentials(ssl);
+  return credentials;
 }
 
 absl::StatusOr<std::string> Token() {

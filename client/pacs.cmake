@@ -19,12 +19,12 @@ add_library(vlsm_pacs_core STATIC
   pacs_slice_order.cc pacs_spool.cc)
 target_include_directories(vlsm_pacs_core PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(vlsm_pacs_core
-  PUBLIC vlsm_proto gRPC::grpc++ absl::status absl::statusor absl::strings absl::str_format
-         absl::synchronization absl::time absl::flat_hash_map absl::flat_hash_set
-         Threads::Threads
-  PRIVATE vlsm_imaging vlsm_format vlsm_metrics prometheus-cpp::core DCMTK::dcmnet DCMTK::dcmdata DCMTK::ofstd
-          DCMTK::oflog CURL::libcurl ${_vlsm_pacs_re2} nlohmann_json::nlohmann_json
-          OpenSSL::Crypto)
+  PUBLIC vlsm_proto vlsm_channel_credentials gRPC::grpc++ absl::status absl::statusor
+         absl::strings absl::str_format absl::synchronization absl::time absl::flat_hash_map
+         absl::flat_hash_set Threads::Threads
+  PRIVATE vlsm_imaging vlsm_format vlsm_metrics prometheus-cpp::core DCMTK::dcmnet
+          DCMTK::dcmdata DCMTK::ofstd DCMTK::oflog CURL::libcurl ${_vlsm_pacs_re2}
+          nlohmann_json::nlohmann_json OpenSSL::Crypto)
 
 if(TARGET vlsm_dicom_seg)
   add_library(vlsm_pacs STATIC pacs_bridge.cc)

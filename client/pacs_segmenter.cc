@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "client/channel_credentials.h"
 #include "model/mask.h"
-#include "model/safetensors.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm::pacs {
@@ -181,36 +181,15 @@ class GrpcSegmenter : public SliceSegmenter {
 absl::StatusOr<std::unique_ptr<SliceSegmenter>> MakeGrpcSegmenter(
     const GrpcSegmenterOptions& options) {
   if (options.target.empty()) return absl::InvalidArgumentError("the service target is empty");
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  if (options.tls_ca.empty()) {
-    if (!options.tls_cert.empty() || !options.tls_key.empty()) {
-      return absl::InvalidArgumentError("--tls_cert/--tls_key need --tls_ca");
-    }
-    credentials = grpc::InsecureChannelCredentials();
-  } else {
-    if (options.tls_cert.empty() != options.tls_key.empty()) {
-      return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
-    }
-    grpc::SslCredentialsOptions ssl;
-    auto roots = ReadFileToString(options.tls_ca);
-    if (!roots.ok()) return roots.status();
-    ssl.pem_root_certs = *std::move(roots);
-    if (!options.tls_cert.empty()) {
-      auto chain = ReadFileToString(options.tls_cert);
-      if (!chain.ok()) return chain.status();
-      auto key = ReadFileToString(options.tls_key);
-      if (!key.ok()) return key.status();
-      ssl.pem_cert_chain = *std::move(chain);
-      ssl.pem_private_key = *std::move(key);
-    }
-    credentials = grpc::SslCredentials(ssl);
-  }
+  auto credentials =
+      ChannelCredentialsFromPemFiles(options.tls_ca, options.tls_cert, options.tls_key);
+  if (!credentials.ok()) return credentials.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
   // Reconnect quickly once a restarted service is back.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   return std::unique_ptr<SliceSegmenter>(
-      new GrpcSegmenter(grpc::CreateCustomChannel(options.target, credentials, args), options));
+      new GrpcSegmenter(grpc::CreateCustomChannel(options.target, *credentials, args), options));
 }
 
 }  // namespace vlsm::pacs

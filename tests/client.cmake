@@ -1,5 +1,8 @@
 # vlsm-client against an in-process vlsm-server. Included from
 # tests/CMakeLists.txt.
+if(TARGET vlsm_channel_credentials)
+  vlsm_test(channel_credentials_test vlsm_channel_credentials)
+endif()
 if(NOT TARGET vlsm_service OR NOT TARGET vlsm-client)
   return()
 endif()
