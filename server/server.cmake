@@ -4,8 +4,8 @@ find_package(gRPC CONFIG REQUIRED)
 find_package(DCMTK CONFIG REQUIRED)
 add_library(vlsm_service STATIC
   admin_auth.cc admin_service.cc call_util.cc request_image.cc segment_processor.cc
-  segment_stream_reactor.cc segmentation_service.cc server_builder.cc status_util.cc
-  upload_reactor.cc worker_pool.cc)
+  segment_stream_reactor.cc segmentation_service.cc server_builder.cc server_credentials.cc
+  status_util.cc upload_reactor.cc worker_pool.cc)
 target_include_directories(vlsm_service PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(vlsm_service
   PUBLIC vlsm_pipeline vlsm_batcher vlsm_registry vlsm_proto gRPC::grpc++

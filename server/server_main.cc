@@ -2,8 +2,6 @@
 //
 // SIGTERM / SIGINT: health NOT_SERVING, stop accepting, drain the batcher for
 // up to --drain_timeout, shut the gRPC server down, exit 0.
-#include <grpcpp/security/server_credentials.h>
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -18,9 +16,9 @@
 #include "absl/time/time.h"
 #include "dcmtk/oflog/oflog.h"
 #include "model/default_model.h"
-#include "model/safetensors.h"
 #include "server/metrics.h"
 #include "server/server_builder.h"
+#include "server/server_credentials.h"
 #include "server/shutdown_signals.h"
 
 #if defined(VLSM_HAVE_PROMETHEUS_METRICS) && __has_include("server/prometheus_metrics.h")
@@ -71,32 +69,6 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
 namespace vlsm {
 namespace {
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() {
-  const std::string cert = absl::GetFlag(FLAGS_tls_cert), key = absl::GetFlag(FLAGS_tls_key);
-  const std::string ca = absl::GetFlag(FLAGS_tls_client_ca);
-  if (cert.empty() && key.empty()) {
-    if (!ca.empty())
-      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert/--tls_key");
-    return grpc::InsecureServerCredentials();
-  }
-  if (cert.empty() || key.empty()) {
-    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
-  }
-  auto cert_pem = ReadFileToString(cert);
-  if (!cert_pem.ok()) return cert_pem.status();
-  auto key_pem = ReadFileToString(key);
-  if (!key_pem.ok()) return key_pem.status();
-  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  ssl.pem_key_cert_pairs.push_back({*key_pem, *cert_pem});
-  if (!ca.empty()) {
-    auto ca_pem = ReadFileToString(ca);
-    if (!ca_pem.ok()) return ca_pem.status();
-    ssl.pem_root_certs = *ca_pem;
-    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(ssl);
-}
-
 absl::StatusOr<std::unique_ptr<ServerMetrics>> Metrics() {
   const int port = absl::GetFlag(FLAGS_metrics_port);
   if (port == 0) return MakeNullMetrics();
@@ -118,7 +90,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.engine.num_threads = absl::GetFlag(FLAGS_threads);
   o.adapter_dir = absl::GetFlag(FLAGS_adapter_dir);
   o.address = absl::StrCat("0.0.0.0:", absl::GetFlag(FLAGS_port));
-  auto credentials = Credentials();
+  auto credentials =
+      ServerCredentialsFromPemFiles(absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                                    absl::GetFlag(FLAGS_tls_client_ca));
   if (!credentials.ok()) return credentials.status();
   o.credentials = *credentials;
   o.batcher.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);

@@ -2,8 +2,8 @@
 // process with the openssl CLI: a CA, a server certificate for
 // localhost/127.0.0.1, a client certificate, and an unrelated CA with its own
 // client certificate), and the Prometheus metrics scraped through the real
-// server. The server credentials are built the way vlsm-server's main builds
-// them from --tls_cert/--tls_key/--tls_client_ca.
+// server. The server credentials come from the PEM files through
+// ServerCredentialsFromPemFiles, as vlsm-server's --tls_* flags give them.
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -30,6 +30,7 @@
 #include "health_check.grpc.pb.h"
 #include "server/prometheus_metrics.h"
 #include "server/server_builder.h"
+#include "server/server_credentials.h"
 #include "tests/support/cases.h"
 #include "tests/support/http_get.h"
 #include "tests/support/server_fixture.h"
@@ -58,7 +59,8 @@ bool OpenSsl(const std::string& args) {
 // PEM material made by the openssl CLI (P-256 keys, valid for a day).
 struct Pki {
   std::string ca;  // CA certificate the server is signed by
-  std::string server_cert, server_key;
+  std::string ca_file;
+  std::string server_cert_file, server_key_file;    // vlsm-server's --tls_cert/--tls_key
   std::string client_cert, client_key;              // signed by `ca`
   std::string other_ca;                             // an unrelated CA
   std::string other_client_cert, other_client_key;  // signed by `other_ca`
@@ -110,9 +112,10 @@ absl::StatusOr<Pki> MakePki() {
     return absl::InternalError(absl::StrCat("openssl failed making certificates in ", dir));
   }
   Pki p;
-  p.ca = ReadFileBytes(dir + "/ca.pem");
-  p.server_cert = ReadFileBytes(dir + "/server.pem");
-  p.server_key = ReadFileBytes(dir + "/server.key");
+  p.ca_file = dir + "/ca.pem";
+  p.ca = ReadFileBytes(p.ca_file);
+  p.server_cert_file = dir + "/server.pem";
+  p.server_key_file = dir + "/server.key";
   p.client_cert = ReadFileBytes(dir + "/client.pem");
   p.client_key = ReadFileBytes(dir + "/client.key");
   p.other_ca = ReadFileBytes(dir + "/other_ca.pem");
@@ -144,17 +147,21 @@ class ServerTlsTest : public test_support::ServerFixture {
     ASSERT_NE(pki_, nullptr);
   }
 
-  // As vlsm-server's main: the key pair, and with `client_ca` a required,
-  // verified client certificate.
+  // vlsm-server's own credentials from the PEM files: TLS, and with
+  // `client_ca_file` a required, verified client certificate.
   static std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
-      const std::string& client_ca = "") {
-    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    ssl.pem_key_cert_pairs.push_back({pki_->server_key, pki_->server_cert});
-    if (!client_ca.empty()) {
-      ssl.pem_root_certs = client_ca;
-      ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-    }
-    return grpc::SslServerCredentials(ssl);
+      const std::string& client_ca_file = "") {
+    auto credentials = ServerCredentialsFromPemFiles(pki_->server_cert_file, pki_->server_key_file,
+                                                     client_ca_file);
+    EXPECT_TRUE(credentials.ok()) << credentials.status();
+    return credentials.ok() ? *credentials : nullptr;
+  }
+
+  // A server over TLS (mutual TLS with `client_ca_file`).
+  std::unique_ptr<VlsmServer> StartTls(const std::string& client_ca_file = "") {
+    ServerOptions o = Options();
+    o.credentials = ServerCredentials(client_ca_file);
+    return Start(std::move(o));
   }
 
   // A TLS channel to 127.0.0.1:<port> verifying the server as "localhost"
@@ -192,6 +199,16 @@ class ServerTlsTest : public test_support::ServerFixture {
     return s;
   }
 
+  // Health SERVING and a Segment that answers, over `channel`.
+  static void ExpectHealthyAndSegments(const std::shared_ptr<grpc::Channel>& channel) {
+    grpc::Status health = Check(channel);
+    EXPECT_TRUE(health.ok()) << health.error_code() << " " << health.error_message();
+    std::vector<v1::SegmentResponse> out;
+    grpc::Status s = Segment(channel, {"a round polyp"}, "", &out);
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    EXPECT_FALSE(out.empty());
+  }
+
   static grpc::Status Segment(const std::shared_ptr<grpc::Channel>& channel,
                               const std::vector<std::string>& prompts, const std::string& task,
                               std::vector<v1::SegmentResponse>* out) {
@@ -212,65 +229,59 @@ class ServerTlsTest : public test_support::ServerFixture {
 };
 Pki* ServerTlsTest::pki_ = nullptr;
 
+TEST(ServerCredentialsTest, FlagCombinationsAndMissingFiles) {
+  auto plaintext = ServerCredentialsFromPemFiles("", "", "");
+  ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+  EXPECT_NE(*plaintext, nullptr);
+  EXPECT_EQ(ServerCredentialsFromPemFiles("", "", "ca.pem").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ServerCredentialsFromPemFiles("c.pem", "", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ServerCredentialsFromPemFiles("", "k.pem", "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string missing = test_support::UniqueTempPath("server_tls_missing.pem");
+  const absl::Status status = ServerCredentialsFromPemFiles(missing, missing, "").status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(status.message()), HasSubstr(missing));
+}
+
 TEST_F(ServerTlsTest, TlsClientTrustingTheCaSegments) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials();
-  auto server = Start(std::move(o));
+  auto server = StartTls();
   ASSERT_NE(server, nullptr);
   auto channel = TlsChannel(server->port(), pki_->ca);
-  grpc::Status health = Check(channel);
-  EXPECT_TRUE(health.ok()) << health.error_code() << " " << health.error_message();
-  std::vector<v1::SegmentResponse> out;
-  grpc::Status s = Segment(channel, {"a round polyp"}, "", &out);
-  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-  EXPECT_FALSE(out.empty());
+  ExpectHealthyAndSegments(channel);
 }
 
 TEST_F(ServerTlsTest, TlsServerRefusesPlaintextClients) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials();
-  auto server = Start(std::move(o));
+  auto server = StartTls();
   ASSERT_NE(server, nullptr);
   grpc::Status s = Check(InsecureChannel(server->port()));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
 TEST_F(ServerTlsTest, TlsClientTrustingAnotherCaFails) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials();
-  auto server = Start(std::move(o));
+  auto server = StartTls();
   ASSERT_NE(server, nullptr);
   grpc::Status s = Check(TlsChannel(server->port(), pki_->other_ca));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
 TEST_F(ServerTlsTest, MutualTlsClientWithACertFromTheClientCaSegments) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
-  auto server = Start(std::move(o));
+  auto server = StartTls(/*client_ca_file=*/pki_->ca_file);
   ASSERT_NE(server, nullptr);
   auto channel = TlsChannel(server->port(), pki_->ca, pki_->client_cert, pki_->client_key);
-  grpc::Status health = Check(channel);
-  EXPECT_TRUE(health.ok()) << health.error_code() << " " << health.error_message();
-  std::vector<v1::SegmentResponse> out;
-  grpc::Status s = Segment(channel, {"a round polyp"}, "", &out);
-  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
-  EXPECT_FALSE(out.empty());
+  ExpectHealthyAndSegments(channel);
 }
 
 TEST_F(ServerTlsTest, MutualTlsRefusesAClientWithoutACert) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
-  auto server = Start(std::move(o));
+  auto server = StartTls(/*client_ca_file=*/pki_->ca_file);
   ASSERT_NE(server, nullptr);
   grpc::Status s = Check(TlsChannel(server->port(), pki_->ca));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
 }
 
 TEST_F(ServerTlsTest, MutualTlsRefusesAClientCertFromAnotherCa) {
-  ServerOptions o = Options();
-  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
-  auto server = Start(std::move(o));
+  auto server = StartTls(/*client_ca_file=*/pki_->ca_file);
   ASSERT_NE(server, nullptr);
   grpc::Status s =
       Check(TlsChannel(server->port(), pki_->ca, pki_->other_client_cert, pki_->other_client_key));
@@ -298,7 +309,7 @@ std::set<std::string> AdminFingerprints(const Pki& pki) {
 
 TEST_F(ServerTlsTest, AListedClientCertificateIsAnAdminCredential) {
   ServerOptions o = Options();
-  o.credentials = ServerCredentials(/*client_ca=*/pki_->ca);
+  o.credentials = ServerCredentials(/*client_ca_file=*/pki_->ca_file);
   o.admin_token = "t0ken";
   o.admin_cert_sha256 = AdminFingerprints(*pki_);
   ASSERT_EQ(o.admin_cert_sha256.size(), 1u);
