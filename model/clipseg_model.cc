@@ -404,6 +404,26 @@ std::vector<torch::Tensor> ClipSegModel::Reduce(const std::vector<torch::Tensor>
   return reduced;
 }
 
+namespace {
+
+// ConvTranspose2d with stride == kernel size (CLIPSeg's heads, padding 0):
+// the kernel windows do not overlap, so it is one matrix product of every
+// input pixel with the [Ci, Co*k*k] weight, each result row laid out as a
+// k x k output block. Same sums as the convolution, in one GEMM for the
+// whole batch (LibTorch's CPU transposed convolution loops over images).
+torch::Tensor NonOverlappingConvTranspose(const torch::Tensor& x, const torch::Tensor& weight,
+                                          const torch::Tensor& bias) {
+  const int64_t n = x.size(0), ci = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t co = weight.size(1), kh = weight.size(2), kw = weight.size(3);
+  auto rows = x.permute({0, 2, 3, 1}).reshape({n * h * w, ci});
+  auto blocks = torch::mm(rows, weight.reshape({ci, co * kh * kw}));
+  auto y = blocks.view({n, h, w, co, kh, kw}).permute({0, 3, 1, 4, 2, 5}).reshape(
+      {n, co, h * kh, w * kw});
+  return bias.defined() ? y + bias.view({1, co, 1, 1}) : y;
+}
+
+}  // namespace
+
 torch::Tensor ClipSegModel::Decode(const std::vector<torch::Tensor>& reduced,
                                    const torch::Tensor& cond, const Trace* trace) const {
   TORCH_CHECK(reduced.size() == decoder_layers_.size(), "one reduced state per decoder layer");
@@ -424,12 +444,11 @@ torch::Tensor ClipSegModel::Decode(const std::vector<torch::Tensor>& reduced,
   auto x = out.narrow(1, 1, tokens).permute({0, 2, 1}).reshape({n, r, grid, grid});
   if (trace) (*trace)("decoder_input", x);
   if (conv_weights_.size() == 3) {
-    const int64_t k = conv_weights_[1].size(2);
     x = torch::relu(torch::conv2d(x, conv_weights_[0], conv_biases_[0], 1, 1));
-    x = torch::relu(torch::conv_transpose2d(x, conv_weights_[1], conv_biases_[1], k));
-    x = torch::conv_transpose2d(x, conv_weights_[2], conv_biases_[2], k);
+    x = torch::relu(NonOverlappingConvTranspose(x, conv_weights_[1], conv_biases_[1]));
+    x = NonOverlappingConvTranspose(x, conv_weights_[2], conv_biases_[2]);
   } else {
-    x = torch::conv_transpose2d(x, conv_weights_[0], conv_biases_[0], config_.vision.patch_size);
+    x = NonOverlappingConvTranspose(x, conv_weights_[0], conv_biases_[0]);
   }
   return x.squeeze(1);
 }

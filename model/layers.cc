@@ -32,9 +32,10 @@ torch::Tensor Linear::operator()(const torch::Tensor& x) const {
     if (weight.scalar_type() == x.scalar_type()) return torch::linear(x, weight, bias);
     return torch::linear(x.to(weight.scalar_type()), weight, bias).to(x.scalar_type());
   }
+  const bool bf16 = backend == MatmulBackend::kOneDnnBf16;
+  if (!bf16 && x.numel() * out_dim < onednn_min_work) return torch::linear(x, weight, bias);
   auto sizes = x.sizes().vec();
   auto x2 = x.reshape({-1, sizes.back()});
-  const bool bf16 = backend == MatmulBackend::kOneDnnBf16;
   if (bf16) x2 = x2.to(torch::kBFloat16);
   auto y = OneDnnLinear(x2, weight, bias);
   if (bf16) y = y.to(torch::kFloat);
@@ -95,7 +96,7 @@ torch::Tensor TransformerLayer::Attention(const torch::Tensor& x,
   auto k = qkv_out[1];
   auto v = qkv_out[2];
   torch::Tensor ctx;
-  if (onednn_attention) {
+  if (onednn_attention && t * t * head_dim >= onednn_attention_min_work) {
     ctx = OneDnnAttention(q, k, v, additive_mask);
   } else {
     auto scores = torch::matmul(q, k.transpose(-1, -2));
@@ -111,7 +112,7 @@ torch::Tensor TransformerLayer::Mlp(const torch::Tensor& x) const {
 }
 
 torch::Tensor AdapterMlp::operator()(const torch::Tensor& x) const {
-  if (!onednn) {
+  if (!onednn || x.numel() * dim() < Linear::kOneDnnMinWork) {
     auto h = torch::relu(torch::linear(x, fc1_w, fc1_b));
     return x + torch::relu(torch::linear(h, fc2_w, fc2_b));
   }

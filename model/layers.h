@@ -23,6 +23,11 @@ struct Linear {
   torch::Tensor bias;    // [out] or undefined
   MatmulBackend backend = MatmulBackend::kDefault;
   int64_t in_dim = 0, out_dim = 0;
+  // kOneDnnFp32: products with fewer multiply-adds than this go to
+  // torch::linear, because oneDNN's per-call layout conversions cost more
+  // than such small products (e.g. one image through a tiny model).
+  int64_t onednn_min_work = kOneDnnMinWork;
+  static constexpr int64_t kOneDnnMinWork = 1 << 19;
 
   // Prepares the weight for `backend`: float32 weights stay where they are
   // (e.g. a view of the mapped file); bfloat16 converts them once.
@@ -50,8 +55,13 @@ struct TransformerLayer {
   int64_t num_heads = 1;
   Activation act = Activation::kQuickGelu;
   // CPU: per-head oneDNN products spread over threads (BLAS batched matmul
-  // is several times slower on these shapes).
+  // is several times slower on the full-size model's shapes) when one head's
+  // q k^T has at least `onednn_attention_min_work` multiply-adds; below that
+  // the per-call conversions cost more than the products, and one batched
+  // matmul over all rows and heads is faster (small models, short prompts).
   bool onednn_attention = false;
+  int64_t onednn_attention_min_work = kOneDnnAttentionMinWork;
+  static constexpr int64_t kOneDnnAttentionMinWork = 1 << 17;
 
   // softmax(q k^T * head_dim^-0.5 + mask) v, heads concatenated, out_proj.
   torch::Tensor Attention(const torch::Tensor& x, const torch::Tensor& additive_mask) const;

@@ -5,7 +5,8 @@
 // its own protobuf-lite 3.14, such a process aborts or crashes before or during
 // this test. It must run, and exit, cleanly.
 //
-// The only test file that includes torch/torch.h.
+// One of two test files that include torch/torch.h (layers_test tests
+// model/layers, an internal torch header).
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
