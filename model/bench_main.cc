@@ -47,6 +47,7 @@ ABSL_FLAG(std::string, profile, "", "if set: write a torch profiler trace of one
 namespace vlsm {
 
 int RunTokenizeBench();  // bench_tokenize.cc
+int RunImageBench();     // bench_image.cc (built with the image I/O)
 #ifdef VLSM_BENCH_SERVE
 int RunServeBench();  // server/bench_serve.cc (built with the server)
 #endif
@@ -254,6 +255,9 @@ int main(int argc, char** argv) {
       "\n  vlsm-bench engine [--batch B | --prompts K] [--adapters N --variant V] [--repeats R] "
       "[--threads T] [--device D] [--dtype T] [--model DIR]\n"
       "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]"
+#ifdef VLSM_BENCH_IMAGE
+      "\n  vlsm-bench image --image FILE [--model DIR | --size S] [--repeats R]"
+#endif
 #ifdef VLSM_BENCH_SERVE
       "\n  vlsm-bench serve (--model DIR | --target HOST:PORT) [--clients N] [--duration_s S | "
       "--requests N] [--tasks base,bench@stable] [--adapter_file F --admin_ops N] "
@@ -264,6 +268,9 @@ int main(int argc, char** argv) {
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command == "engine") return vlsm::Run();
   if (command == "tokenize") return vlsm::RunTokenizeBench();
+#ifdef VLSM_BENCH_IMAGE
+  if (command == "image") return vlsm::RunImageBench();
+#endif
 #ifdef VLSM_BENCH_SERVE
   if (command == "serve") return vlsm::RunServeBench();
 #endif

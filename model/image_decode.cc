@@ -99,17 +99,16 @@ absl::StatusOr<DecodedImage> ToDecodedImage(cv::Mat m, absl::string_view format)
       return absl::InvalidArgumentError(
           absl::StrCat("unsupported channel count ", m.channels(), " in ", format));
     }
-    cv::Mat f;
-    m.convertTo(f, CV_MAKETYPE(CV_32F, m.channels()));
-    if (!cv::checkRange(f)) return absl::InvalidArgumentError("image holds NaN or infinity");
-    out.height = f.rows;
-    out.width = f.cols;
-    out.channels = f.channels();
-    const size_t row = static_cast<size_t>(f.cols) * f.channels();
-    out.pixels.resize(row * f.rows);
-    for (int y = 0; y < f.rows; ++y) {
-      const float* src = f.ptr<float>(y);
-      std::copy(src, src + row, out.pixels.begin() + row * y);
+    // Converted straight into the output's storage (no intermediate copy).
+    out.height = m.rows;
+    out.width = m.cols;
+    out.channels = m.channels();
+    out.pixels.resize(static_cast<size_t>(m.rows) * m.cols * m.channels());
+    cv::Mat f(m.rows, m.cols, CV_MAKETYPE(CV_32F, m.channels()), out.pixels.data());
+    m.convertTo(f, f.type());
+    // Only float sources can hold NaN or infinity.
+    if (m.depth() == CV_32F && !cv::checkRange(f)) {
+      return absl::InvalidArgumentError("image holds NaN or infinity");
     }
   } catch (const cv::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("cannot convert ", format, ": ", e.what()));

@@ -78,7 +78,26 @@ HostTensor ResizeLogitsBilinear(const HostTensor& logits, int64_t out_h, int64_t
 
 std::vector<uint8_t> Threshold(const HostTensor& logits, float threshold) {
   std::vector<uint8_t> mask(logits.data.size());
-  for (size_t i = 0; i < mask.size(); ++i) mask[i] = Sigmoid(logits.data[i]) > threshold ? 1 : 0;
+  const float* x = logits.data.data();
+  // Near 0 and 1, float sigmoid saturates and the shortcut below would not
+  // be exact; such thresholds take the plain comparison.
+  if (!(threshold >= 1e-6f && threshold <= 0.999f)) {
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = Sigmoid(x[i]) > threshold ? 1 : 0;
+    return mask;
+  }
+  // sigmoid(x) > t  <=>  x > log(t / (1 - t)). Logits clearly on one side
+  // of that boundary are decided without exp; those within a margin (over
+  // three times float sigmoid's rounding error, in logit units, for these
+  // thresholds) get the exact comparison, so the result is the same as
+  // evaluating Sigmoid everywhere.
+  const double boundary = std::log(static_cast<double>(threshold) / (1.0 - threshold));
+  const double margin = 1e-3 * (1.0 + std::abs(boundary));
+  const float above = static_cast<float>(boundary + margin);
+  const float below = static_cast<float>(boundary - margin);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    const float v = x[i];
+    mask[i] = v > above ? 1 : (v < below ? 0 : (Sigmoid(v) > threshold ? 1 : 0));
+  }
   return mask;
 }
 

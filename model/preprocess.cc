@@ -86,28 +86,59 @@ uint8_t Clip8(int32_t v) {
   return static_cast<uint8_t>(v >> kPrecisionBits);
 }
 
-// One separable pass along an axis. `in` is rows x cols x ch; resampling
-// along cols when horizontal (out: rows x out_size), along rows otherwise
-// (out: out_size x cols).
-std::vector<uint8_t> ResamplePass(const uint8_t* in, int64_t rows, int64_t cols, int64_t ch,
-                                  const AxisCoeffs& c, int64_t out_size, bool horizontal) {
-  const int64_t out_rows = horizontal ? rows : out_size;
-  const int64_t out_cols = horizontal ? out_size : cols;
-  std::vector<uint8_t> out(out_rows * out_cols * ch);
-  for (int64_t y = 0; y < out_rows; ++y) {
-    for (int64_t x = 0; x < out_cols; ++x) {
-      const int64_t o = horizontal ? x : y;  // index along the resampled axis
-      const int32_t* k = &c.k[o * c.ksize];
-      const int first = c.bounds[o * 2], taps = c.bounds[o * 2 + 1];
-      for (int64_t ci = 0; ci < ch; ++ci) {
-        int32_t ss = 1 << (kPrecisionBits - 1);
-        for (int t = 0; t < taps; ++t) {
-          const int64_t src = horizontal ? (y * cols + first + t) : ((first + t) * cols + x);
-          ss += in[src * ch + ci] * k[t];
+// Pillow's ImagingResampleHorizontal_8bpc: `rows` rows of `cols` pixels of
+// `ch` interleaved channels, resampled along the row to `out_size` pixels.
+std::vector<uint8_t> ResampleHorizontal(const uint8_t* in, int64_t rows, int64_t cols, int64_t ch,
+                                        const AxisCoeffs& c, int64_t out_size) {
+  std::vector<uint8_t> out(rows * out_size * ch);
+  constexpr int32_t kHalf = 1 << (kPrecisionBits - 1);
+  for (int64_t y = 0; y < rows; ++y) {
+    const uint8_t* row = in + y * cols * ch;
+    uint8_t* dst = out.data() + y * out_size * ch;
+    for (int64_t x = 0; x < out_size; ++x) {
+      const int32_t* k = &c.k[x * c.ksize];
+      const uint8_t* src = row + c.bounds[x * 2] * ch;
+      const int taps = c.bounds[x * 2 + 1];
+      if (ch == 3) {
+        int32_t s0 = kHalf, s1 = kHalf, s2 = kHalf;
+        for (int t = 0; t < taps; ++t, src += 3) {
+          s0 += src[0] * k[t];
+          s1 += src[1] * k[t];
+          s2 += src[2] * k[t];
         }
-        out[(y * out_cols + x) * ch + ci] = Clip8(ss);
+        dst[x * 3] = Clip8(s0);
+        dst[x * 3 + 1] = Clip8(s1);
+        dst[x * 3 + 2] = Clip8(s2);
+        continue;
+      }
+      for (int64_t ci = 0; ci < ch; ++ci) {
+        int32_t ss = kHalf;
+        for (int t = 0; t < taps; ++t) ss += src[t * ch + ci] * k[t];
+        dst[x * ch + ci] = Clip8(ss);
       }
     }
+  }
+  return out;
+}
+
+// Pillow's ImagingResampleVertical_8bpc: rows of `row_len` bytes resampled
+// along the columns to `out_size` rows. Each output row is a weighted sum of
+// whole input rows, accumulated row by row so the inner loop vectorizes.
+std::vector<uint8_t> ResampleVertical(const uint8_t* in, int64_t row_len, const AxisCoeffs& c,
+                                      int64_t out_size) {
+  std::vector<uint8_t> out(out_size * row_len);
+  std::vector<int32_t> acc(row_len);
+  for (int64_t y = 0; y < out_size; ++y) {
+    const int32_t* k = &c.k[y * c.ksize];
+    const int first = c.bounds[y * 2], taps = c.bounds[y * 2 + 1];
+    std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+    for (int t = 0; t < taps; ++t) {
+      const uint8_t* src = in + (first + t) * row_len;
+      const int32_t weight = k[t];
+      for (int64_t j = 0; j < row_len; ++j) acc[j] += src[j] * weight;
+    }
+    uint8_t* dst = out.data() + y * row_len;
+    for (int64_t j = 0; j < row_len; ++j) dst[j] = Clip8(acc[j]);
   }
   return out;
 }
@@ -127,13 +158,27 @@ std::vector<uint8_t> ToRgb8(const DecodedImage& image,
                                  : MinMaxWindow(image.pixels);
     window.width = std::max(window.width, 1.0);
   }
+  const int64_t ch = image.channels;
+  if (!windowed && !image.monochrome1) {
+    // 8-bit sources: a clamp and round half away from zero, which for a
+    // float in [0, 255] is exactly truncation of v + 0.5 in double.
+    auto round8 = [](double v) -> uint8_t {
+      return v > 0 ? static_cast<uint8_t>(static_cast<int>(std::min(v, 255.0) + 0.5)) : 0;
+    };
+    const float* in = image.pixels.data();
+    if (ch == 3) {
+      for (int64_t j = 0; j < n * 3; ++j) out[j] = round8(in[j]);
+    } else {
+      for (int64_t i = 0; i < n; ++i) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = round8(in[i]);
+    }
+    return out;
+  }
   auto to8 = [&](float v) -> uint8_t {
     const double y = windowed ? VoiLinear(v, window.center, window.width)
                               : std::clamp(static_cast<double>(v), 0.0, 255.0);
     const auto u = static_cast<uint8_t>(std::lround(y));
     return image.monochrome1 ? 255 - u : u;
   };
-  const int64_t ch = image.channels;
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t c = 0; c < 3; ++c) {
       out[i * 3 + c] = to8(image.pixels[i * ch + (ch == 1 ? 0 : c)]);
@@ -157,14 +202,13 @@ std::vector<uint8_t> ResizeBilinearPil(const uint8_t* hwc, int64_t h, int64_t w,
     const int first = vert.bounds[0];
     const int last = vert.bounds[out_h * 2 - 2] + vert.bounds[out_h * 2 - 1];
     for (int64_t i = 0; i < out_h; ++i) vert.bounds[i * 2] -= first;
-    temp = ResamplePass(hwc + first * w * channels, last - first, w, channels, horiz, out_w,
-                        /*horizontal=*/true);
+    temp = ResampleHorizontal(hwc + first * w * channels, last - first, w, channels, horiz, out_w);
     src = temp.data();
     rows = last - first;
     cols = out_w;
   }
   if (need_vertical) {
-    return ResamplePass(src, rows, cols, channels, vert, out_h, /*horizontal=*/false);
+    return ResampleVertical(src, cols * channels, vert, out_h);
   }
   return std::vector<uint8_t>(src, src + rows * cols * channels);
 }

@@ -55,7 +55,7 @@ ABSL_FLAG(int, requests, 0, "serve: if > 0, measure this many requests instead o
 ABSL_FLAG(std::string, tasks, "base",
           "serve: comma-separated task mix, cycled per client ('base' = the base model; "
           "'bench@stable' = the uploaded --adapter_file)");
-ABSL_FLAG(std::string, image, "", "serve: image file to send (default: a synthetic 352x352 PNG)");
+ABSL_DECLARE_FLAG(std::string, image);  // model/bench_image.cc
 ABSL_FLAG(std::string, prompt, "a round polyp", "serve: the prompt of every request");
 ABSL_FLAG(int, raw_size, 0,
           "serve: if > 0, send raw uint8 RGB pixels of this side instead of an encoded image, "

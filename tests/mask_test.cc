@@ -35,6 +35,38 @@ HostTensor Plane(const HostTensor& stacked, int64_t row) {
   return out;
 }
 
+// Threshold decides most logits without exp; it must agree with sigmoid(x)
+// > t in float everywhere, including right at the boundary and for
+// thresholds where float sigmoid saturates.
+TEST(MaskTest, ThresholdEqualsFloatSigmoidComparison) {
+  for (const float t : {0.5f, 0.3f, 0.9f, 1e-6f, 0.999f, 0.9999f, 0.99999994f, 1e-30f, 0.0f,
+                        1.0f}) {
+    HostTensor logits;
+    const double boundary = std::log(static_cast<double>(t) / (1.0 - t));
+    if (std::isfinite(boundary)) {
+      float x = static_cast<float>(boundary);
+      for (int i = 0; i < 5000; ++i) x = std::nextafter(x, -INFINITY);
+      for (int i = 0; i < 10000; ++i, x = std::nextafter(x, INFINITY)) logits.data.push_back(x);
+    }
+    for (double x = -100; x <= 100; x += 1e-3) logits.data.push_back(static_cast<float>(x));
+    logits.data.push_back(NAN);
+    logits.data.push_back(INFINITY);
+    logits.data.push_back(-INFINITY);
+    logits.shape = {1, static_cast<int64_t>(logits.data.size())};
+    const std::vector<uint8_t> mask = Threshold(logits, t);
+    ASSERT_EQ(mask.size(), logits.data.size());
+    int64_t mismatches = 0, ones = 0;
+    for (size_t i = 0; i < mask.size(); ++i) {
+      const float x = logits.data[i];
+      const uint8_t expected = 1.0f / (1.0f + std::exp(-x)) > t ? 1 : 0;
+      mismatches += mask[i] != expected;
+      ones += expected;
+    }
+    EXPECT_EQ(mismatches, 0) << "threshold " << t;
+    if (t > 0.0f && t < 0.999f) EXPECT_GT(ones, 0) << "threshold " << t;
+  }
+}
+
 // ---- logits -> mask against the clipseg-tiny reference (vlsm-adapter) ----
 
 TEST(MaskTest, ThresholdMatchesReferenceMask) {
