@@ -5,7 +5,6 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -21,15 +20,8 @@ using test_support::TestData;
 using test_support::TinyModelDir;
 using ::testing::HasSubstr;
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string AdapterBytes(const std::string& variant) {
-  return Slurp(TestData("clipseg-tiny/adapters/" + variant + ".safetensors"));
+  return test_support::ReadFileBytes(TestData("clipseg-tiny/adapters/" + variant + ".safetensors"));
 }
 
 class AdapterRegistryTest : public ::testing::Test {
@@ -112,7 +104,7 @@ TEST_F(AdapterRegistryTest, RestartReloadsEverythingAcknowledged) {
 
 TEST_F(AdapterRegistryTest, FailedUploadsChangeNothing) {
   ASSERT_TRUE(registry_->Add("polyp", AdapterBytes("shallow_vlc"), {{}, 0, "stable", {}}).ok());
-  const std::string index_before = Slurp(dir_ + "/index.json");
+  const std::string index_before = test_support::ReadFileBytes(dir_ + "/index.json");
   std::string truncated = AdapterBytes("dense_v");
   truncated.resize(truncated.size() / 2);
   auto r1 = registry_->Add("polyp", truncated, {{}, 0, "stable", {}});
@@ -126,7 +118,7 @@ TEST_F(AdapterRegistryTest, FailedUploadsChangeNothing) {
   EXPECT_EQ(registry_->Add("Bad Name", AdapterBytes("shallow_v"), {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 
-  EXPECT_EQ(Slurp(dir_ + "/index.json"), index_before);
+  EXPECT_EQ(test_support::ReadFileBytes(dir_ + "/index.json"), index_before);
   auto stable = registry_->Resolve("polyp@stable");
   ASSERT_TRUE(stable.ok());
   EXPECT_EQ((*stable)->version, 1u);

@@ -26,6 +26,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/files.h"
 
 // --- Allocation watch: the largest single operator new while armed. --------
 // DCMTK allocates element values with new[] (nothrow), so replacing the
@@ -80,12 +81,7 @@ std::string TestFile(const std::string& relative) {
   return std::string(VLSM_PYDICOM_TEST_FILES) + "/" + relative;
 }
 
-std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test_support::ReadFileBytes;
 
 // --- pydicom reference -------------------------------------------------------
 
@@ -116,7 +112,7 @@ class Reference {
       ok_ = !index_.is_discarded() && index_.contains("files");
       for (const json& entry : ok_ ? index_["files"] : json::array()) {
         for (const json& c : entry.value("checked", json::array())) {
-          const std::string raw = ReadBytes((dir / c["file"].get<std::string>()).string());
+          const std::string raw = ReadFileBytes((dir / c["file"].get<std::string>()).string());
           std::vector<float>& v = values_[c["file"]];
           v.resize(raw.size() / sizeof(float));
           std::memcpy(v.data(), raw.data(), v.size() * sizeof(float));
@@ -166,7 +162,7 @@ std::string FirstLine(absl::string_view s) { return std::string(s.substr(0, s.fi
 // Checks one indexed file; returns its coverage-table row.
 Row CheckFile(const Reference& ref, const json& entry) {
   Row row{entry["path"], entry["status"], "", true};
-  const std::string bytes = ReadBytes(TestFile(row.path));
+  const std::string bytes = ReadFileBytes(TestFile(row.path));
   const std::string status = entry["status"];
   if (status == "ok") {
     row.expectation = absl::StrCat("equal to ", entry["reference"].get<std::string>());
@@ -267,7 +263,7 @@ TEST(DicomReference, EveryPydicomTestFileMatchesOrIsRefused) {
 // --- Focused behaviour -------------------------------------------------------
 
 TEST(DicomInfo, ReadsCtHeaderWithoutPatientData) {
-  absl::StatusOr<DicomInfo> info = ReadDicomInfo(ReadBytes(TestFile("CT_small.dcm")));
+  absl::StatusOr<DicomInfo> info = ReadDicomInfo(ReadFileBytes(TestFile("CT_small.dcm")));
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->frames, 1);
   EXPECT_EQ(info->rows, 128);
@@ -297,7 +293,7 @@ TEST(DicomInfo, ReadsCtHeaderWithoutPatientData) {
 }
 
 TEST(DicomInfo, ReportsTransferSyntaxAndFramesOfCompressedMultiFrame) {
-  absl::StatusOr<DicomInfo> info = ReadDicomInfo(ReadBytes(TestFile("SC_rgb_rle_2frame.dcm")));
+  absl::StatusOr<DicomInfo> info = ReadDicomInfo(ReadFileBytes(TestFile("SC_rgb_rle_2frame.dcm")));
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->frames, 2);
   EXPECT_EQ(info->samples_per_pixel, 3);
@@ -306,7 +302,7 @@ TEST(DicomInfo, ReportsTransferSyntaxAndFramesOfCompressedMultiFrame) {
 }
 
 TEST(DicomDecode, MonochromeOneIsFlaggedNotInverted) {
-  const std::string bytes = ReadBytes(TestFile("dicomdirtests/77654033/CR1/6154"));
+  const std::string bytes = ReadFileBytes(TestFile("dicomdirtests/77654033/CR1/6154"));
   absl::StatusOr<DecodedImage> img = DecodeDicom(bytes, DecodeLimits());
   ASSERT_TRUE(img.ok()) << img.status();
   EXPECT_TRUE(img->monochrome1);
@@ -316,28 +312,28 @@ TEST(DicomDecode, MonochromeOneIsFlaggedNotInverted) {
 
 // Lossless encodings of MR_small.dcm decode to the very same values.
 TEST(DicomDecode, LosslessTwinsOfMrSmallAgree) {
-  absl::StatusOr<DecodedImage> base = DecodeDicom(ReadBytes(TestFile("MR_small.dcm")), {});
+  absl::StatusOr<DecodedImage> base = DecodeDicom(ReadFileBytes(TestFile("MR_small.dcm")), {});
   ASSERT_TRUE(base.ok()) << base.status();
   for (const char* twin :
        {"MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_expb.dcm", "MR_small_RLE.dcm",
         "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_padded.dcm"}) {
-    absl::StatusOr<DecodedImage> img = DecodeDicom(ReadBytes(TestFile(twin)), {});
+    absl::StatusOr<DecodedImage> img = DecodeDicom(ReadFileBytes(TestFile(twin)), {});
     ASSERT_TRUE(img.ok()) << twin << ": " << img.status();
     EXPECT_EQ(img->pixels, base->pixels) << twin;
   }
 }
 
 TEST(DicomDecode, FrameOutOfRangeIsInvalidArgument) {
-  const std::string multi = ReadBytes(TestFile("rtdose.dcm"));  // 15 frames
+  const std::string multi = ReadFileBytes(TestFile("rtdose.dcm"));  // 15 frames
   EXPECT_TRUE(DecodeDicom(multi, {}, 14).ok());
   for (int64_t f : {-1, 15, 1000}) {
     absl::StatusOr<DecodedImage> img = DecodeDicom(multi, {}, f);
     EXPECT_TRUE(absl::IsInvalidArgument(img.status())) << f;
     EXPECT_TRUE(absl::StrContains(img.status().message(), "out of range")) << img.status();
   }
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(DecodeDicom(ReadBytes(TestFile("MR_small.dcm")), {}, 1).status()));
-  const std::string rle = ReadBytes(TestFile("SC_rgb_rle_2frame.dcm"));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DecodeDicom(ReadFileBytes(TestFile("MR_small.dcm")), {}, 1).status()));
+  const std::string rle = ReadFileBytes(TestFile("SC_rgb_rle_2frame.dcm"));
   EXPECT_TRUE(DecodeDicom(rle, {}, 1).ok());
   EXPECT_TRUE(absl::IsInvalidArgument(DecodeDicom(rle, {}, 2).status()));
 }
@@ -346,7 +342,7 @@ TEST(DicomDecode, TruncatedFilesAreRefusedAtEveryLength) {
   for (const char* name :
        {"MR_small.dcm", "SC_rgb_rle.dcm", "SC_rgb_jpeg_dcmtk.dcm", "MR_small_jp2klossless.dcm",
         "MR_small_jpeg_ls_lossless.dcm", "image_dfl.dcm"}) {
-    const std::string bytes = ReadBytes(TestFile(name));
+    const std::string bytes = ReadFileBytes(TestFile(name));
     ASSERT_TRUE(DecodeDicom(bytes, {}).ok()) << name;
     const size_t step = std::max<size_t>(1, bytes.size() / 150);
     for (size_t n = 0; n < bytes.size() - 1; n += step) {
@@ -356,17 +352,17 @@ TEST(DicomDecode, TruncatedFilesAreRefusedAtEveryLength) {
           << name << " cut at " << n << ": " << img.status();
     }
   }
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(DecodeDicom(ReadBytes(TestFile("MR_truncated.dcm")), {}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      DecodeDicom(ReadFileBytes(TestFile("MR_truncated.dcm")), {}).status()));
 }
 
 TEST(DicomDecode, NonDicomBytesAreInvalidArgument) {
   for (const std::string& bytes :
        {std::string(""), std::string("hello, world"),
         std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16), std::string(200, '\0'),
-        std::string(128, '\0') + "DICM", ReadBytes(TestFile("README.txt")),
-        ReadBytes(TestFile("test1.json")), ReadBytes(TestFile("zipMR.gz")),
-        ReadBytes(TestFile("rtplan.dcm"))}) {
+        std::string(128, '\0') + "DICM", ReadFileBytes(TestFile("README.txt")),
+        ReadFileBytes(TestFile("test1.json")), ReadFileBytes(TestFile("zipMR.gz")),
+        ReadFileBytes(TestFile("rtplan.dcm"))}) {
     absl::StatusOr<DecodedImage> img = DecodeDicom(bytes, {});
     EXPECT_TRUE(absl::IsInvalidArgument(img.status())) << img.status();
     EXPECT_TRUE(absl::IsInvalidArgument(ReadDicomInfo(bytes).status()));
@@ -389,7 +385,7 @@ TEST(DicomDecode, GarbageNeverCrashes) {
        {"MR_small.dcm", "SC_rgb_rle.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPGExtended.dcm",
         "SC_rgb_jpeg_gdcm.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm",
         "image_dfl.dcm", "liver_1frame.dcm", "SC_ybr_full_422_uncompressed.dcm"}) {
-    const std::string original = ReadBytes(TestFile(name));
+    const std::string original = ReadFileBytes(TestFile(name));
     for (int i = 0; i < 60; ++i) {
       std::string bytes = original;
       const int flips = 1 + static_cast<int>(rng() % 8);
@@ -585,7 +581,7 @@ TEST(DicomDecode, PaletteColorAndModalityLutSequenceAreRefused) {
 
 // The allocation watch itself sees a decoder's large allocations.
 TEST(DicomDecode, AllocationWatchSeesFrameBuffers) {
-  const std::string bytes = ReadBytes(TestFile("image_dfl.dcm"));  // 512 x 512
+  const std::string bytes = ReadFileBytes(TestFile("image_dfl.dcm"));  // 512 x 512
   const size_t largest = LargestAllocation([&] { ASSERT_TRUE(DecodeDicom(bytes, {}).ok()); });
   EXPECT_GE(largest, size_t{512} * 512 * sizeof(float));
 }
@@ -667,7 +663,7 @@ void ExpectRefusedWithoutLargeAllocation(const std::string& bytes, const std::st
 // The libFuzzer find: a deflated file whose inflated dataset holds an
 // element claiming 3.57 GB.
 TEST(DicomHostileLength, FuzzerReproducerIsRefusedWithoutAllocating) {
-  const std::string bytes = ReadBytes(VLSM_TESTDATA "/fuzz/dicom_oom_element_length.dcm");
+  const std::string bytes = ReadFileBytes(VLSM_TESTDATA "/fuzz/dicom_oom_element_length.dcm");
   ASSERT_EQ(bytes.size(), 6294u);
   ExpectRefusedWithoutLargeAllocation(bytes, "dicom_oom_element_length.dcm");
 }
@@ -768,7 +764,7 @@ TEST(DicomHostileLength, LargeValuesWithinTheInputStillDecode) {
 
 // A JPEG 2000 codestream claiming a far larger image than the DICOM header.
 TEST(DicomDecode, CompressedFrameLargerThanHeaderIsRefusedWithoutAllocating) {
-  const std::string bytes = ReadBytes(TestFile("JPEG2000-embedded-sequence-delimiter.dcm"));
+  const std::string bytes = ReadFileBytes(TestFile("JPEG2000-embedded-sequence-delimiter.dcm"));
   absl::Status status;
   const size_t largest = LargestAllocation([&] { status = DecodeDicom(bytes, {}).status(); });
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
@@ -776,7 +772,7 @@ TEST(DicomDecode, CompressedFrameLargerThanHeaderIsRefusedWithoutAllocating) {
 }
 
 TEST(DicomDecode, DeflatedDatasetBeyondByteLimitIsRefused) {
-  const std::string bytes = ReadBytes(TestFile("image_dfl.dcm"));
+  const std::string bytes = ReadFileBytes(TestFile("image_dfl.dcm"));
   ASSERT_TRUE(DecodeDicom(bytes, {}).ok());
   DecodeLimits limits;
   limits.max_bytes = static_cast<int64_t>(bytes.size()) + 1000;  // input fits, inflated doesn't
@@ -792,7 +788,7 @@ TEST(DicomDecode, ConcurrentDecodesAgree) {
   std::vector<std::string> files;
   std::vector<std::vector<float>> want;
   for (const std::string& n : names) {
-    files.push_back(ReadBytes(TestFile(n)));
+    files.push_back(ReadFileBytes(TestFile(n)));
     absl::StatusOr<DecodedImage> img = DecodeDicom(files.back(), {});
     ASSERT_TRUE(img.ok()) << n << ": " << img.status();
     want.push_back(img->pixels);

@@ -17,7 +17,7 @@
 namespace vlsm {
 namespace {
 
-using test_support::ReadBytes;
+using test_support::ReadFileBytes;
 using test_support::SegData;
 
 std::vector<uint8_t> Pattern(int rows, int cols, int seed) {
@@ -47,8 +47,8 @@ int Run(const std::string& dir) {
   provenance.algorithm_version = "vlsm-serve 0.1; adapter polyp@3";
 
   std::vector<Sample> samples;
-  const std::string ct = ReadBytes(SegData("CT_small.dcm"));
-  const std::string mr = ReadBytes(SegData("MR_small.dcm"));
+  const std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
+  const std::string mr = ReadFileBytes(SegData("MR_small.dcm"));
   samples.push_back({"ct_small", {ct}, {}, {{"liver", {Pattern(128, 128, 1)}}}});
   // A non-ASCII prompt: the SEG is UTF-8 (ISO_IR 192); pydicom must read it back.
   samples.push_back(
@@ -70,13 +70,13 @@ int Run(const std::string& dir) {
                      {},
                      false});
   samples.push_back({"sc_odd",
-                     {ReadBytes(SegData("SC_rgb_small_odd.dcm"))},
+                     {ReadFileBytes(SegData("SC_rgb_small_odd.dcm"))},
                      {},
                      {{"a", {Pattern(3, 3, 7)}}, {"b", {Pattern(3, 3, 8)}}},
                      {},
                      false});
   {
-    const std::string dose = ReadBytes(SegData("rtdose.dcm"));
+    const std::string dose = ReadFileBytes(SegData("rtdose.dcm"));
     samples.push_back(
         {"multiframe", {dose}, {}, {{"a", {Pattern(10, 10, 9), Pattern(10, 10, 10)}}}});
   }

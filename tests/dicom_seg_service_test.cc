@@ -25,7 +25,7 @@ namespace vlsm {
 namespace {
 
 using test_support::ParsePart10;
-using test_support::ReadBytes;
+using test_support::ReadFileBytes;
 using test_support::SegData;
 
 std::string Str(DcmItem& item, const DcmTagKey& tag) {
@@ -57,7 +57,7 @@ class DicomSegServiceTest : public test_support::ServerFixture {
     server_ = Start(Options());
     ASSERT_NE(server_, nullptr);
     stub_ = v1::SegmentationService::NewStub(channel_);
-    ct_ = ReadBytes(SegData("CT_small.dcm"));
+    ct_ = ReadFileBytes(SegData("CT_small.dcm"));
   }
 
   v1::SegmentRequest Request(const std::string& image, v1::MaskEncoding encoding,
@@ -169,7 +169,8 @@ TEST_F(DicomSegServiceTest, SegmentReturnsOneSegPerPromptMatchingThePngMask) {
 
 TEST_F(DicomSegServiceTest, ProvenanceNamesTheAdapterVersion) {
   auto added = server_->registry().Add(
-      "polyp", ReadBytes(test_support::TestData("clipseg-tiny/adapters/shallow_vl.safetensors")),
+      "polyp",
+      ReadFileBytes(test_support::TestData("clipseg-tiny/adapters/shallow_vl.safetensors")),
       AddOptions{});
   ASSERT_TRUE(added.ok()) << added.status();
   const v1::SegmentRequest request = Request(ct_, v1::DICOM_SEG, "polyp");
@@ -213,7 +214,7 @@ TEST_F(DicomSegServiceTest, SegmentStreamReturnsSegs) {
 TEST_F(DicomSegServiceTest, MultiFrameInputReferencesTheRequestedFrame) {
   // RT Dose, 15 frames of 10x10: the SEG of frame 3 names Referenced Frame 4
   // and sits at that frame's plane (Grid Frame Offset Vector: 0, 5, 10, ...).
-  v1::SegmentRequest request = Request(ReadBytes(SegData("rtdose.dcm")), v1::DICOM_SEG);
+  v1::SegmentRequest request = Request(ReadFileBytes(SegData("rtdose.dcm")), v1::DICOM_SEG);
   request.mutable_image()->set_frame(3);
   std::vector<v1::SegmentResponse> got;
   grpc::Status s = Segment(request, &got);
@@ -241,7 +242,7 @@ TEST_F(DicomSegServiceTest, MultiFrameInputReferencesTheRequestedFrame) {
 
 TEST_F(DicomSegServiceTest, NonDicomInputIsInvalidArgument) {
   const std::string png =
-      ReadBytes(test_support::TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
+      ReadFileBytes(test_support::TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
   std::vector<v1::SegmentResponse> got;
   grpc::Status s = Segment(Request(png, v1::DICOM_SEG), &got);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);

@@ -28,7 +28,7 @@ namespace vlsm {
 namespace {
 
 using test_support::ParsePart10;
-using test_support::ReadBytes;
+using test_support::ReadFileBytes;
 using test_support::SegData;
 
 SegProvenance Provenance() {
@@ -125,7 +125,7 @@ ReadBack Load(const std::string& bytes) {
 }
 
 TEST(DicomSegTest, CtSmallOneSegment) {
-  const std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  const std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
   std::unique_ptr<DcmFileFormat> src = ParsePart10(ct);
   ASSERT_TRUE(src);
   const std::vector<uint8_t> mask = Box(128, 128, 10, 50, 20, 90);
@@ -178,7 +178,7 @@ TEST(DicomSegTest, CtSmallOneSegment) {
 }
 
 TEST(DicomSegTest, MrSmallNonZeroMaskValuesAreInside) {
-  const std::string mr = ReadBytes(SegData("MR_small.dcm"));
+  const std::string mr = ReadFileBytes(SegData("MR_small.dcm"));
   std::vector<uint8_t> mask = Box(64, 64, 5, 30, 5, 60, 255);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{mr}, {{"brain", {mask}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
@@ -190,7 +190,8 @@ TEST(DicomSegTest, MrSmallNonZeroMaskValuesAreInside) {
 }
 
 TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
-  const auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 3, 5.0);
+  const auto slices =
+      test_support::SynthesizeSeries(ReadFileBytes(SegData("CT_small.dcm")), 3, 5.0);
   ASSERT_EQ(slices.size(), 3u);
   std::vector<std::string_view> sources;
   for (const auto& s : slices) sources.push_back(s.bytes);
@@ -240,7 +241,7 @@ TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
 }
 
 TEST(DicomSegTest, DifferingOrientationsGoPerFrame) {
-  auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 2, 1.0);
+  auto slices = test_support::SynthesizeSeries(ReadFileBytes(SegData("CT_small.dcm")), 2, 1.0);
   ASSERT_EQ(slices.size(), 2u);
   slices[1].bytes =
       test_support::WithAttribute(slices[1].bytes, DCM_ImageOrientationPatient, "0\\1\\0\\1\\0\\0");
@@ -263,7 +264,8 @@ TEST(DicomSegTest, DifferingOrientationsGoPerFrame) {
 }
 
 TEST(DicomSegTest, AllEmptySegmentKeepsItsFirstFrameWhenOmitting) {
-  const auto slices = test_support::SynthesizeSeries(ReadBytes(SegData("CT_small.dcm")), 2, 2.5);
+  const auto slices =
+      test_support::SynthesizeSeries(ReadFileBytes(SegData("CT_small.dcm")), 2, 2.5);
   ASSERT_EQ(slices.size(), 2u);
   const std::vector<uint8_t> empty(128 * 128, 0);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{slices[0].bytes, slices[1].bytes},
@@ -278,7 +280,7 @@ TEST(DicomSegTest, AllEmptySegmentKeepsItsFirstFrameWhenOmitting) {
 
 TEST(DicomSegTest, SourceWithoutGeometryHasNoFrameOfReference) {
   const std::string ct =
-      test_support::StripGeometry(ReadBytes(SegData("CT_small.dcm")), /*drop_spacing=*/true);
+      test_support::StripGeometry(ReadFileBytes(SegData("CT_small.dcm")), /*drop_spacing=*/true);
   ASSERT_FALSE(ct.empty());
   const std::vector<uint8_t> mask = Box(128, 128, 1, 2, 3, 4);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ct}, {{"x", {mask}}}, Provenance());
@@ -299,7 +301,7 @@ TEST(DicomSegTest, SourceWithoutGeometryHasNoFrameOfReference) {
 TEST(DicomSegTest, FrameOfReferenceWithoutPositionIsDropped) {
   // A Frame of Reference UID but no Image Position: nothing to place frames
   // with, so the SEG goes without (the derivation references suffice).
-  std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
   ct = test_support::WithAttribute(ct, DCM_ImagePositionPatient, "");
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ct},
                            {{"x", {std::vector<uint8_t>(128 * 128, 1)}}}, Provenance());
@@ -311,7 +313,7 @@ TEST(DicomSegTest, FrameOfReferenceWithoutPositionIsDropped) {
 
 TEST(DicomSegTest, SecondaryCaptureOddFrameSize) {
   // 3x3 frames: 9 bits each, packed without padding between frames.
-  const std::string sc = ReadBytes(SegData("SC_rgb_small_odd.dcm"));
+  const std::string sc = ReadFileBytes(SegData("SC_rgb_small_odd.dcm"));
   const std::vector<uint8_t> m1{1, 0, 1, 0, 1, 0, 1, 1, 1};
   const std::vector<uint8_t> m2{0, 1, 0, 1, 0, 1, 0, 0, 1};
   auto seg =
@@ -327,7 +329,7 @@ TEST(DicomSegTest, SecondaryCaptureOddFrameSize) {
 TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbersAndOffsets) {
   // RT Dose: 15 frames of 10x10 (100 bits: not a multiple of 8), positions
   // from Image Position (Patient) + Grid Frame Offset Vector (0, 5, 10, ...).
-  const std::string dose = ReadBytes(SegData("rtdose.dcm"));
+  const std::string dose = ReadFileBytes(SegData("rtdose.dcm"));
   const std::vector<uint8_t> m3 = Box(10, 10, 0, 5, 0, 5);
   const std::vector<uint8_t> m0 = Box(10, 10, 5, 10, 3, 10);
   auto seg =
@@ -361,8 +363,8 @@ TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbersAndOffsets) {
 
 TEST(DicomSegTest, MultiFrameWithoutPerFramePositionsHasNoPlanes) {
   // Without the offsets only frame 0's position is known.
-  const std::string dose =
-      test_support::WithAttribute(ReadBytes(SegData("rtdose.dcm")), DCM_GridFrameOffsetVector, "");
+  const std::string dose = test_support::WithAttribute(ReadFileBytes(SegData("rtdose.dcm")),
+                                                       DCM_GridFrameOffsetVector, "");
   const std::vector<uint8_t> m(100, 1);
   auto seg =
       BuildDicomSeg(std::vector<SegSource>{{dose, 0}, {dose, 1}}, {{"a", {m, m}}}, Provenance());
@@ -374,7 +376,7 @@ TEST(DicomSegTest, MultiFrameWithoutPerFramePositionsHasNoPlanes) {
 }
 
 TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
-  const std::string mr = ReadBytes(SegData("MR_small.dcm"));
+  const std::string mr = ReadFileBytes(SegData("MR_small.dcm"));
   const std::string prompt = std::string(70, 'a') + "\\b";
   auto seg = BuildDicomSeg(std::vector<std::string_view>{mr},
                            {{prompt, {std::vector<uint8_t>(64 * 64, 0)}}}, Provenance());
@@ -390,7 +392,7 @@ TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
 
 TEST(DicomSegTest, TextIsUtf8WhateverTheSourceCharacterSet) {
   // CT_small declares ISO_IR 100 (Latin-1): its names are converted.
-  const std::string latin1 = test_support::WithAttribute(ReadBytes(SegData("CT_small.dcm")),
+  const std::string latin1 = test_support::WithAttribute(ReadFileBytes(SegData("CT_small.dcm")),
                                                          DCM_PatientName, "M\xfcller^J\xfcrgen");
   const std::string prompt = "l\xc3\xa9sion h\xc3\xa9patique";  // UTF-8
   auto seg = BuildDicomSeg(std::vector<std::string_view>{latin1},
@@ -406,7 +408,7 @@ TEST(DicomSegTest, TextIsUtf8WhateverTheSourceCharacterSet) {
 }
 
 TEST(DicomSegTest, LossySourceMakesALossySeg) {
-  std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
   auto plain = BuildDicomSeg(std::vector<std::string_view>{ct},
                              {{"x", {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
   ASSERT_TRUE(plain.ok()) << plain.status();
@@ -426,7 +428,7 @@ TEST(DicomSegTest, LossySourceMakesALossySeg) {
 TEST(DicomSegTest, NoAlgorithmVersionLeavesOutTheIdentification) {
   SegProvenance p;
   p.algorithm_name = "some model";
-  auto seg = BuildDicomSeg(std::vector<std::string_view>{ReadBytes(SegData("MR_small.dcm"))},
+  auto seg = BuildDicomSeg(std::vector<std::string_view>{ReadFileBytes(SegData("MR_small.dcm"))},
                            {{"x", {std::vector<uint8_t>(64 * 64, 1)}}}, p);
   ASSERT_TRUE(seg.ok()) << seg.status();
   ReadBack r = Load(*seg);
@@ -440,7 +442,7 @@ TEST(DicomSegTest, NoAlgorithmVersionLeavesOutTheIdentification) {
 }
 
 TEST(DicomSegTest, ConcurrentBuildsAreIndependent) {
-  const std::string ct = ReadBytes(SegData("CT_small.dcm"));
+  const std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
   constexpr int kThreads = 4;
   std::vector<std::string> out(kThreads);
   std::vector<std::thread> threads;
@@ -467,8 +469,8 @@ TEST(DicomSegTest, ConcurrentBuildsAreIndependent) {
 class DicomSegInvalidTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ct_ = ReadBytes(SegData("CT_small.dcm"));
-    mr_ = ReadBytes(SegData("MR_small.dcm"));
+    ct_ = ReadFileBytes(SegData("CT_small.dcm"));
+    mr_ = ReadFileBytes(SegData("MR_small.dcm"));
     mask_ = std::vector<uint8_t>(128 * 128, 1);
   }
   absl::Status Build(const std::vector<std::string_view>& sources, size_t masks = 0) {

@@ -131,7 +131,7 @@ TEST_F(PacsProcessorTest, SegmentsASeriesIntoOneSegPerPrompt) {
 }
 
 TEST_F(PacsProcessorTest, UnroutedSeriesIsSkippedAndForgotten) {
-  const std::string mr = test::Slurp(test::PacsData("MR_small.dcm"));
+  const std::string mr = test::ReadFileBytes(test::PacsData("MR_small.dcm"));
   ASSERT_TRUE(spool_->StoreInstance(mr, "1.3.mr", "1.3.mr.1").ok());
   EXPECT_EQ(processor_->Process(Spool::SeriesKey("1.3.mr"), clock_.Now()),
             SeriesProcessor::Outcome::kUnrouted);

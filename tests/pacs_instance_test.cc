@@ -87,7 +87,7 @@ TEST(PacsReadInstanceFile, ReadsTheCallingAeFromTheMetaHeader) {
   EXPECT_EQ(info->rows, 64);
   std::string bytes;
   ASSERT_TRUE(ReadInstanceFile(test::PacsData("MR_small.dcm"), &bytes).ok());
-  EXPECT_EQ(bytes, test::Slurp(test::PacsData("MR_small.dcm")));
+  EXPECT_EQ(bytes, test::ReadFileBytes(test::PacsData("MR_small.dcm")));
   EXPECT_EQ(ReadInstanceFile("/nonexistent.dcm", nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

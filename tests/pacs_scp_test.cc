@@ -82,7 +82,7 @@ class PacsScpTest : public ::testing::Test {
 TEST_F(PacsScpTest, StoresBeforeAnsweringAndRecordsTheCallingAe) {
   StartScp();
   auto sender = Sender("MODALITY_1");
-  ASSERT_TRUE(sender->Send(test::Slurp(test::PacsData("CT_small.dcm"))).ok());
+  ASSERT_TRUE(sender->Send(test::ReadFileBytes(test::PacsData("CT_small.dcm"))).ok());
   // The callback ran before the response: no waiting needed.
   ASSERT_EQ(StoredCount(), 1u);
   const auto pending = spool_->ScanIncoming();
@@ -95,7 +95,7 @@ TEST_F(PacsScpTest, StoresBeforeAnsweringAndRecordsTheCallingAe) {
   EXPECT_EQ(info->calling_ae, "MODALITY_1");
   EXPECT_EQ(info->rows, 128);
   // Sending it again is harmless: the same file.
-  ASSERT_TRUE(sender->Send(test::Slurp(test::PacsData("CT_small.dcm"))).ok());
+  ASSERT_TRUE(sender->Send(test::ReadFileBytes(test::PacsData("CT_small.dcm"))).ok());
   EXPECT_EQ(spool_->InstancePaths(pending[0].key).size(), 1u);
   EXPECT_NE(metrics_->Render().find("vlsm_pacs_instances_received_total{outcome=\"stored\"} 2"),
             std::string::npos);
@@ -125,7 +125,7 @@ TEST_F(PacsScpTest, NonImageAndCorruptAreRefusedAndNothingElseChanges) {
   EXPECT_EQ(StoredCount(), 0u);
 
   // The SCP still serves a good instance afterwards.
-  ASSERT_TRUE(sender->Send(test::Slurp(test::PacsData("MR_small.dcm"))).ok());
+  ASSERT_TRUE(sender->Send(test::ReadFileBytes(test::PacsData("MR_small.dcm"))).ok());
   EXPECT_EQ(spool_->ScanIncoming().size(), 1u);
   EXPECT_NE(metrics_->Render().find("vlsm_pacs_instances_received_total{outcome=\"rejected\"} 2"),
             std::string::npos);
@@ -134,7 +134,7 @@ TEST_F(PacsScpTest, NonImageAndCorruptAreRefusedAndNothingElseChanges) {
 TEST_F(PacsScpTest, WrongCalledAeOrUnlistedCallerIsRefused) {
   options_.allowed_calling_aes = {"ORTHANC"};
   StartScp();
-  const std::string ct = test::Slurp(test::PacsData("CT_small.dcm"));
+  const std::string ct = test::ReadFileBytes(test::PacsData("CT_small.dcm"));
   EXPECT_EQ(Sender("ORTHANC", "SOMEONE_ELSE")->Send(ct).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Sender("INTRUDER", "BRIDGE_T")->Send(ct).code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(spool_->ScanIncoming().empty());
@@ -144,7 +144,7 @@ TEST_F(PacsScpTest, WrongCalledAeOrUnlistedCallerIsRefused) {
 TEST_F(PacsScpTest, UnacceptedSopClassIsNotNegotiated) {
   options_.sop_classes = {"MRImageStorage"};
   StartScp();
-  const absl::Status s = Sender()->Send(test::Slurp(test::PacsData("CT_small.dcm")));
+  const absl::Status s = Sender()->Send(test::ReadFileBytes(test::PacsData("CT_small.dcm")));
   // DcmSCP rejects an association in which no presentation context fits.
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_NE(s.message().find("Rejected"), std::string::npos) << s;

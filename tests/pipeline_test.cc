@@ -5,8 +5,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "model/image_decode.h"
@@ -19,13 +17,6 @@ namespace fs = std::filesystem;
 using test_support::Compare;
 using test_support::LoadTinyCases;
 using test_support::TestData;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // clipseg-tiny's weights + the CLIP tokenizer files: a complete HF directory.
 std::string TinyModelWithTokenizer() {
@@ -56,7 +47,8 @@ TEST_F(PipelineTest, BytesAndTextToReferenceMasks) {
   auto cases = LoadTinyCases();
   for (int i = 0; i < 3; ++i) {
     auto image = pipeline_->PrepareImage(
-        Slurp(TestData(std::string("clipseg-tiny/images/") + kImages[i])), "", std::nullopt);
+        test_support::ReadFileBytes(TestData(std::string("clipseg-tiny/images/") + kImages[i])), "",
+        std::nullopt);
     ASSERT_TRUE(image.ok()) << image.status();
     EXPECT_LE(Compare(image->pixel_values, cases.images[i]).max_abs, 1e-6) << kImages[i];
     auto prompt = pipeline_->EncodePrompt(kPrompts[i]);
@@ -93,7 +85,7 @@ TEST_F(PipelineTest, BytesAndTextToReferenceMasks) {
 }
 
 TEST_F(PipelineTest, CorruptImageAndBadPromptAreInvalidArgument) {
-  std::string png = Slurp(TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
+  std::string png = test_support::ReadFileBytes(TestData("clipseg-tiny/images/img0_rgb_200x150.png"));
   png.resize(png.size() / 3);
   EXPECT_EQ(pipeline_->PrepareImage(png, "", std::nullopt).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -111,7 +103,7 @@ TEST_F(PipelineTest, InferSegmentWritesTheSameMasks) {
                           "' --out " + out + " " + TestData("clipseg-tiny/images") + " > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   auto cases = LoadTinyCases();
-  auto written = DecodeImage(Slurp(out + "/img0_rgb_200x150_p0_mask.png"), DecodeLimits{});
+  auto written = DecodeImage(test_support::ReadFileBytes(out + "/img0_rgb_200x150_p0_mask.png"), DecodeLimits{});
   ASSERT_TRUE(written.ok()) << written.status();
   ASSERT_EQ(written->height, 150);
   ASSERT_EQ(written->width, 200);

@@ -8,8 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "model/engine.h"
 #include "model/host_tensor.h"
 #include "model/safetensors.h"
+#include "tests/support/files.h"
 
 namespace vlsm::test_support {
 
@@ -31,13 +30,6 @@ inline std::string TinyModelDir() { return TestData("clipseg-tiny"); }
 // would crash it (SIGBUS).
 inline std::string UniqueTempPath(const std::string& name) {
   return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid());
-}
-
-inline std::string ReadFileBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A per-process copy of clipseg-tiny's weights plus the CLIP tokenizer files:

@@ -15,20 +15,13 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-namespace vlsm::test_support {
+#include "tests/support/files.h"
 
-inline std::string ReadBytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+namespace vlsm::test_support {
 
 // The fixture directory tests/data/dicom-seg.
 inline std::string SegData(const std::string& name) {

@@ -7,9 +7,7 @@
 
 #include <array>
 #include <cstdio>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +15,7 @@
 #include "dcmtk/dcmdata/dcdeftag.h"
 #include "dcmtk/dcmdata/dcfilefo.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 
 namespace vlsm::pacs::test {
 
@@ -24,12 +23,7 @@ inline std::string PacsData(const std::string& name) {
   return std::string(VLSM_TESTDATA) + "/pacs/" + name;
 }
 
-inline std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using vlsm::test_support::ReadFileBytes;
 
 // The Part 10 bytes of `file` after `edit` changed its data set.
 inline std::string EditedCopy(const std::string& file,
@@ -42,7 +36,7 @@ inline std::string EditedCopy(const std::string& file,
   const std::string tmp = ::testing::TempDir() + "/pacs_fixture_" + std::to_string(::getpid()) +
                           "_" + std::to_string(++counter) + ".dcm";
   EXPECT_TRUE(ff.saveFile(tmp.c_str(), EXS_LittleEndianExplicit).good());
-  std::string bytes = Slurp(tmp);
+  std::string bytes = ReadFileBytes(tmp);
   std::remove(tmp.c_str());
   return bytes;
 }
