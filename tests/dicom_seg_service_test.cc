@@ -3,10 +3,8 @@
 // prompt, read back with DCMTK; non-DICOM input is INVALID_ARGUMENT.
 #include <dcmtk/config/osconfig.h>  // must precede the other DCMTK headers
 #include <dcmtk/dcmfg/fgderimg.h>
-#include <dcmtk/dcmfg/fgplanpo.h>
 #include <dcmtk/dcmseg/segdoc.h>
 #include <dcmtk/dcmseg/segment.h>
-#include <dcmtk/dcmseg/segutils.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -18,36 +16,19 @@
 #include "server/server_builder.h"
 #include "tests/support/cases.h"
 #include "tests/support/dicom_series.h"
+#include "tests/support/seg_readback.h"
 #include "tests/support/server_fixture.h"
 #include "vlsm/v1/segmentation.grpc.pb.h"
 
 namespace vlsm {
 namespace {
 
+using test_support::LoadSeg;
 using test_support::ParsePart10;
+using test_support::ReadBack;
 using test_support::ReadFileBytes;
 using test_support::SegData;
-
-std::string Str(DcmItem& item, const DcmTagKey& tag) {
-  OFString v;
-  item.findAndGetOFStringArray(tag, v);
-  return v.c_str();
-}
-
-struct ParsedSeg {
-  std::unique_ptr<DcmFileFormat> file;
-  std::unique_ptr<DcmSegmentation> seg;
-};
-
-ParsedSeg ParseSeg(const std::string& bytes) {
-  ParsedSeg p;
-  p.file = ParsePart10(bytes);
-  if (!p.file) return p;
-  DcmDataset copy(*p.file->getDataset());
-  DcmSegmentation* seg = nullptr;
-  if (DcmSegmentation::loadDataset(copy, seg).good()) p.seg.reset(seg);
-  return p;
-}
+using test_support::Str;
 
 class DicomSegServiceTest : public test_support::ServerFixture {
  protected:
@@ -104,10 +85,10 @@ class DicomSegServiceTest : public test_support::ServerFixture {
     EXPECT_LT(r.mask().foreground_pixels(), 128u * 128u);
     EXPECT_EQ(r.mask().height(), 128u);
     EXPECT_EQ(r.mask().width(), 128u);
-    ParsedSeg p = ParseSeg(r.mask().data());
+    ReadBack p = LoadSeg(r.mask().data());
     ASSERT_TRUE(p.seg) << "the SEG does not load with DCMTK";
     std::unique_ptr<DcmFileFormat> src = ParsePart10(ct_);
-    DcmDataset& ds = *p.file->getDataset();
+    DcmDataset& ds = p.ds();
     EXPECT_EQ(Str(ds, DCM_SOPClassUID), UID_SegmentationStorage);
     EXPECT_EQ(Str(ds, DCM_StudyInstanceUID), Str(*src->getDataset(), DCM_StudyInstanceUID));
     EXPECT_EQ(Str(ds, DCM_FrameOfReferenceUID), Str(*src->getDataset(), DCM_FrameOfReferenceUID));
@@ -126,24 +107,12 @@ class DicomSegServiceTest : public test_support::ServerFixture {
         << v << " vs " << fingerprint;
 
     // References the input's SOP Instance UID (series and frame).
-    auto& series = p.seg->getCommonInstanceReference().getReferencedSeriesItems();
-    ASSERT_EQ(series.size(), 1u);
-    ASSERT_EQ(series[0]->getReferencedInstanceItems().size(), 1u);
-    series[0]->getReferencedInstanceItems()[0]->getReferencedSOPInstanceUID(v);
-    EXPECT_EQ(v, Str(*src->getDataset(), DCM_SOPInstanceUID));
-    auto* derivation = static_cast<FGDerivationImage*>(
-        p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_DERIVATIONIMAGE));
-    ASSERT_NE(derivation, nullptr);
-    derivation->getDerivationImageItems()[0]
-        ->getSourceImageItems()[0]
-        ->getImageSOPInstanceReference()
-        .getReferencedSOPInstanceUID(v);
-    EXPECT_EQ(v, Str(*src->getDataset(), DCM_SOPInstanceUID));
-
-    std::unique_ptr<DcmIODTypes::Frame> frame(
-        DcmSegUtils::unpackBinaryFrame(p.seg->getFrame(0), 128, 128));
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(std::vector<uint8_t>(frame->pixData, frame->pixData + 128 * 128), png_mask);
+    const std::string source_uid = Str(*src->getDataset(), DCM_SOPInstanceUID);
+    std::string series_uid;
+    EXPECT_EQ(p.ReferencedInstances(&series_uid), std::vector<std::string>{source_uid});
+    EXPECT_EQ(series_uid, Str(*src->getDataset(), DCM_SeriesInstanceUID));
+    EXPECT_EQ(p.SourceOf(0), source_uid);
+    EXPECT_EQ(p.Frame(0), png_mask);
     EXPECT_EQ(r.mask().foreground_pixels(),
               static_cast<uint64_t>(std::count(png_mask.begin(), png_mask.end(), 1)));
   }
@@ -181,7 +150,7 @@ TEST_F(DicomSegServiceTest, ProvenanceNamesTheAdapterVersion) {
   ASSERT_EQ(got.size(), 2u);
   const std::string name = "vlsm-serve CLIPSeg + polyp@" + std::to_string((*added)->version);
   for (const v1::SegmentResponse& r : got) ExpectSeg(r, png[r.prompt_index()], name);
-  ParsedSeg p = ParseSeg(got[0].mask().data());
+  ReadBack p = LoadSeg(got[0].mask().data());
   ASSERT_TRUE(p.seg);
   OFString version;
   p.seg->getSegment(1)->getSegmentationAlgorithmIdentification().getAlgorithmVersion(version);
@@ -220,7 +189,7 @@ TEST_F(DicomSegServiceTest, MultiFrameInputReferencesTheRequestedFrame) {
   grpc::Status s = Segment(request, &got);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(got.size(), 2u);
-  ParsedSeg p = ParseSeg(got[0].mask().data());
+  ReadBack p = LoadSeg(got[0].mask().data());
   ASSERT_TRUE(p.seg);
   auto* derivation = static_cast<FGDerivationImage*>(
       p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_DERIVATIONIMAGE));
@@ -232,12 +201,9 @@ TEST_F(DicomSegServiceTest, MultiFrameInputReferencesTheRequestedFrame) {
       .getReferencedFrameNumber(frames);
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0], 4);
-  auto* position = static_cast<FGPlanePosPatient*>(
-      p.seg->getFunctionalGroups().get(0, DcmFGTypes::EFG_PLANEPOSPATIENT));
-  ASSERT_NE(position, nullptr);
-  Float64 x = 0, y = 0, z = 0;
-  ASSERT_TRUE(position->getImagePositionPatient(x, y, z).good());
-  EXPECT_NEAR(z, -761.87 + 15, 1e-6);
+  const std::optional<std::array<double, 3>> position = p.PositionOf(0);
+  ASSERT_TRUE(position.has_value());
+  EXPECT_NEAR((*position)[2], -761.87 + 15, 1e-6);
 }
 
 TEST_F(DicomSegServiceTest, NonDicomInputIsInvalidArgument) {

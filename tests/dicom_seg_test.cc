@@ -23,13 +23,17 @@
 
 #include "absl/status/status.h"
 #include "tests/support/dicom_series.h"
+#include "tests/support/seg_readback.h"
 
 namespace vlsm {
 namespace {
 
+using test_support::LoadSeg;
 using test_support::ParsePart10;
+using test_support::ReadBack;
 using test_support::ReadFileBytes;
 using test_support::SegData;
+using test_support::Str;
 
 SegProvenance Provenance() {
   SegProvenance p;
@@ -47,83 +51,6 @@ std::vector<uint8_t> Box(int rows, int cols, int r0, int r1, int c0, int c1, uin
   return m;
 }
 
-std::string Str(DcmItem& item, const DcmTagKey& tag) {
-  OFString v;
-  item.findAndGetOFStringArray(tag, v);
-  return v.c_str();
-}
-
-// A SEG read back by DCMTK: the dataset and the dcmseg object over it.
-struct ReadBack {
-  std::unique_ptr<DcmFileFormat> file;
-  std::unique_ptr<DcmSegmentation> seg;
-  Uint16 rows = 0, cols = 0;
-
-  DcmDataset& ds() { return *file->getDataset(); }
-  std::vector<uint8_t> Frame(size_t k) {
-    std::unique_ptr<DcmIODTypes::Frame> unpacked(
-        DcmSegUtils::unpackBinaryFrame(seg->getFrame(k), rows, cols));
-    if (!unpacked) return {};
-    return std::vector<uint8_t>(unpacked->pixData, unpacked->pixData + rows * cols);
-  }
-  Uint16 SegmentOf(size_t k) {
-    auto* fg = static_cast<FGSegmentation*>(
-        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_SEGMENTATION));
-    Uint16 n = 0;
-    if (fg) fg->getReferencedSegmentNumber(n);
-    return n;
-  }
-  std::string SourceOf(size_t k) {
-    auto* fg = static_cast<FGDerivationImage*>(
-        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_DERIVATIONIMAGE));
-    if (!fg || fg->getDerivationImageItems().size() != 1) return "";
-    auto& sources = fg->getDerivationImageItems()[0]->getSourceImageItems();
-    if (sources.size() != 1) return "";
-    OFString uid;
-    sources[0]->getImageSOPInstanceReference().getReferencedSOPInstanceUID(uid);
-    return uid.c_str();
-  }
-  std::optional<std::array<double, 3>> PositionOf(size_t k) {
-    auto* fg = static_cast<FGPlanePosPatient*>(
-        seg->getFunctionalGroups().get(static_cast<Uint32>(k), DcmFGTypes::EFG_PLANEPOSPATIENT));
-    std::array<double, 3> p;
-    if (!fg || fg->getImagePositionPatient(p[0], p[1], p[2]).bad()) return std::nullopt;
-    return p;
-  }
-  std::vector<std::string> ReferencedInstances(std::string* series_uid) {
-    std::vector<std::string> out;
-    auto& series = seg->getCommonInstanceReference().getReferencedSeriesItems();
-    if (series.size() != 1) return out;
-    OFString uid;
-    series[0]->getSeriesInstanceUID(uid);
-    *series_uid = uid.c_str();
-    for (SOPInstanceReferenceMacro* ref : series[0]->getReferencedInstanceItems()) {
-      ref->getReferencedSOPInstanceUID(uid);
-      out.push_back(uid.c_str());
-    }
-    return out;
-  }
-};
-
-ReadBack Load(const std::string& bytes) {
-  ReadBack r;
-  r.file = ParsePart10(bytes);
-  if (!r.file) {
-    ADD_FAILURE() << "the SEG does not parse";
-    return r;
-  }
-  EXPECT_EQ(Str(*r.file->getMetaInfo(), DCM_TransferSyntaxUID),
-            UID_LittleEndianExplicitTransferSyntax);
-  DcmDataset copy(*r.file->getDataset());
-  DcmSegmentation* seg = nullptr;
-  const OFCondition c = DcmSegmentation::loadDataset(copy, seg);
-  EXPECT_TRUE(c.good()) << c.text();
-  r.seg.reset(seg);
-  r.file->getDataset()->findAndGetUint16(DCM_Rows, r.rows);
-  r.file->getDataset()->findAndGetUint16(DCM_Columns, r.cols);
-  return r;
-}
-
 TEST(DicomSegTest, CtSmallOneSegment) {
   const std::string ct = ReadFileBytes(SegData("CT_small.dcm"));
   std::unique_ptr<DcmFileFormat> src = ParsePart10(ct);
@@ -131,7 +58,7 @@ TEST(DicomSegTest, CtSmallOneSegment) {
   const std::vector<uint8_t> mask = Box(128, 128, 10, 50, 20, 90);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ct}, {{"liver", {mask}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   DcmDataset& ds = r.ds();
   EXPECT_EQ(Str(ds, DCM_SOPClassUID), UID_SegmentationStorage);
@@ -182,7 +109,7 @@ TEST(DicomSegTest, MrSmallNonZeroMaskValuesAreInside) {
   std::vector<uint8_t> mask = Box(64, 64, 5, 30, 5, 60, 255);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{mr}, {{"brain", {mask}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   for (uint8_t& v : mask) v = v ? 1 : 0;
   EXPECT_EQ(r.Frame(0), mask);
@@ -200,7 +127,7 @@ TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
   SegSegment b{"spleen", {empty, Box(128, 128, 60, 61, 3, 4), empty}};
   auto seg = BuildDicomSeg(sources, {a, b}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   ASSERT_EQ(r.seg->getNumberOfFrames(), 6u);
   ASSERT_EQ(r.seg->getNumberOfSegments(), 2u);
@@ -227,7 +154,7 @@ TEST(DicomSegTest, ThreeSliceSeriesTwoSegments) {
   // omit_empty_frames drops exactly the empty frames.
   auto omitted = BuildDicomSeg(sources, {a, b}, Provenance(), SegOptions{true});
   ASSERT_TRUE(omitted.ok()) << omitted.status();
-  ReadBack o = Load(*omitted);
+  ReadBack o = LoadSeg(*omitted);
   ASSERT_TRUE(o.seg);
   ASSERT_EQ(o.seg->getNumberOfFrames(), 3u);
   EXPECT_EQ(o.SourceOf(0), slices[0].sop_instance_uid);
@@ -249,7 +176,7 @@ TEST(DicomSegTest, DifferingOrientationsGoPerFrame) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{slices[0].bytes, slices[1].bytes},
                            {{"x", {mask, mask}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   for (Uint32 k = 0; k < 2; ++k) {
     OFBool per_frame = OFFalse;
@@ -271,7 +198,7 @@ TEST(DicomSegTest, AllEmptySegmentKeepsItsFirstFrameWhenOmitting) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{slices[0].bytes, slices[1].bytes},
                            {{"nothing", {empty, empty}}}, Provenance(), SegOptions{true});
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   ASSERT_EQ(r.seg->getNumberOfFrames(), 1u);
   EXPECT_EQ(r.SourceOf(0), slices[0].sop_instance_uid);
@@ -285,7 +212,7 @@ TEST(DicomSegTest, SourceWithoutGeometryHasNoFrameOfReference) {
   const std::vector<uint8_t> mask = Box(128, 128, 1, 2, 3, 4);
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ct}, {{"x", {mask}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
   EXPECT_FALSE(r.PositionOf(0));
@@ -306,7 +233,7 @@ TEST(DicomSegTest, FrameOfReferenceWithoutPositionIsDropped) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ct},
                            {{"x", {std::vector<uint8_t>(128 * 128, 1)}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
 }
@@ -319,7 +246,7 @@ TEST(DicomSegTest, SecondaryCaptureOddFrameSize) {
   auto seg =
       BuildDicomSeg(std::vector<std::string_view>{sc}, {{"a", {m1}}, {"b", {m2}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   ASSERT_EQ(r.seg->getNumberOfFrames(), 2u);
   EXPECT_EQ(r.Frame(0), m1);
@@ -335,7 +262,7 @@ TEST(DicomSegTest, MultiFrameSourceReferencesFrameNumbersAndOffsets) {
   auto seg =
       BuildDicomSeg(std::vector<SegSource>{{dose, 3}, {dose, 0}}, {{"a", {m3, m0}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   ASSERT_EQ(r.seg->getNumberOfFrames(), 2u);
   EXPECT_EQ(r.Frame(0), m3);
@@ -369,7 +296,7 @@ TEST(DicomSegTest, MultiFrameWithoutPerFramePositionsHasNoPlanes) {
   auto seg =
       BuildDicomSeg(std::vector<SegSource>{{dose, 0}, {dose, 1}}, {{"a", {m, m}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   EXPECT_FALSE(r.PositionOf(0));
   EXPECT_FALSE(r.ds().tagExists(DCM_FrameOfReferenceUID));
@@ -381,7 +308,7 @@ TEST(DicomSegTest, LongLabelIsCutAndKeptInDescription) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{mr},
                            {{prompt, {std::vector<uint8_t>(64 * 64, 0)}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   OFString v;
   r.seg->getSegment(1)->getSegmentLabel(v);
@@ -398,7 +325,7 @@ TEST(DicomSegTest, TextIsUtf8WhateverTheSourceCharacterSet) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{latin1},
                            {{prompt, {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   EXPECT_EQ(Str(r.ds(), DCM_SpecificCharacterSet), "ISO_IR 192");
   EXPECT_EQ(Str(r.ds(), DCM_PatientName), "M\xc3\xbcller^J\xc3\xbcrgen");
@@ -412,14 +339,14 @@ TEST(DicomSegTest, LossySourceMakesALossySeg) {
   auto plain = BuildDicomSeg(std::vector<std::string_view>{ct},
                              {{"x", {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
   ASSERT_TRUE(plain.ok()) << plain.status();
-  EXPECT_EQ(Str(Load(*plain).ds(), DCM_LossyImageCompression), "00");
+  EXPECT_EQ(Str(LoadSeg(*plain).ds(), DCM_LossyImageCompression), "00");
   ct = test_support::WithAttribute(ct, DCM_LossyImageCompression, "01");
   ct = test_support::WithAttribute(ct, DCM_LossyImageCompressionMethod, "ISO_10918_1");
   ct = test_support::WithAttribute(ct, DCM_LossyImageCompressionRatio, "8.5");
   auto lossy = BuildDicomSeg(std::vector<std::string_view>{ct},
                              {{"x", {std::vector<uint8_t>(128 * 128, 0)}}}, Provenance());
   ASSERT_TRUE(lossy.ok()) << lossy.status();
-  ReadBack r = Load(*lossy);
+  ReadBack r = LoadSeg(*lossy);
   EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompression), "01");
   EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompressionMethod), "ISO_10918_1");
   EXPECT_EQ(Str(r.ds(), DCM_LossyImageCompressionRatio), "8.5");
@@ -431,7 +358,7 @@ TEST(DicomSegTest, NoAlgorithmVersionLeavesOutTheIdentification) {
   auto seg = BuildDicomSeg(std::vector<std::string_view>{ReadFileBytes(SegData("MR_small.dcm"))},
                            {{"x", {std::vector<uint8_t>(64 * 64, 1)}}}, p);
   ASSERT_TRUE(seg.ok()) << seg.status();
-  ReadBack r = Load(*seg);
+  ReadBack r = LoadSeg(*seg);
   ASSERT_TRUE(r.seg);
   OFString name;
   r.seg->getSegment(1)->getSegmentAlgorithmName(name);
@@ -456,7 +383,7 @@ TEST(DicomSegTest, ConcurrentBuildsAreIndependent) {
   for (std::thread& t : threads) t.join();
   std::set<std::string> instances;
   for (int t = 0; t < kThreads; ++t) {
-    ReadBack r = Load(out[t]);
+    ReadBack r = LoadSeg(out[t]);
     ASSERT_TRUE(r.seg) << t;
     EXPECT_EQ(r.Frame(0), Box(128, 128, t, t + 10, 0, 128)) << t;
     instances.insert(Str(r.ds(), DCM_SOPInstanceUID));
