@@ -19,7 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using test_support::UniqueTempPath;
-using test_support::WriteBytes;
+using test_support::WriteFileBytes;
 using ::testing::HasSubstr;
 
 PreprocessConfig Square(int64_t s) {
@@ -38,7 +38,7 @@ class DatasetTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  void WriteTrain(const std::string& json) { WriteBytes(dir_ + "/anns/train.json", json); }
+  void WriteTrain(const std::string& json) { WriteFileBytes(dir_ + "/anns/train.json", json); }
   absl::Status OpenTrain() { return SegDataset::Open(dir_, "train", Square(32)).status(); }
 
   std::string dir_;
@@ -147,7 +147,7 @@ TEST_F(DatasetTest, MalformedAnnotationsAreInvalidArgumentNamingTheEntry) {
 }
 
 TEST_F(DatasetTest, BadImagesAndMismatchedMasksAreInvalidArgument) {
-  WriteBytes(dir_ + "/images/train_0.png", "not a png");
+  WriteFileBytes(dir_ + "/images/train_0.png", "not a png");
   absl::Status s = OpenTrain();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("images/train_0.png"));

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "model/spm_bridge.h"
+#include "tests/support/files.h"
 
 namespace vlsm {
 namespace {
@@ -23,9 +23,7 @@ using ::testing::ElementsAreArray;
 constexpr int64_t kMaxLength = 77;
 
 void WriteFile(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
+  ASSERT_TRUE(test_support::WriteFileBytes(path.string(), text)) << path;
 }
 
 // Every combination of a few prompt parts: about 900 distinct lines.

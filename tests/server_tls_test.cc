@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -42,13 +41,9 @@ namespace {
 namespace fs = std::filesystem;
 using test_support::Image0;
 using test_support::ReadFileBytes;
+using test_support::WriteFileBytes;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
 
 // Runs `openssl <args>` quietly; true on success.
 bool OpenSsl(const std::string& args) {
@@ -82,7 +77,7 @@ bool MakeCa(const std::string& dir, const std::string& name) {
 bool MakeLeaf(const std::string& dir, const std::string& name, const std::string& ca,
               const std::string& ext, int serial) {
   const std::string base = absl::StrCat(dir, "/", name);
-  WriteFile(base + ".ext", ext);
+  if (!WriteFileBytes(base + ".ext", ext)) return false;
   return OpenSsl(absl::StrCat("req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes",
                               " -subj /CN=", name, " -keyout ", base, ".key -out ", base,
                               ".csr")) &&

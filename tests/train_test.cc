@@ -179,7 +179,7 @@ TEST_F(TrainTest, ScratchWritesAModelDirectoryThePipelineLoads) {
   GTEST_SKIP() << "scratch training needs SentencePiece (its tokenizer)";
 #endif
   const std::string config = *root_ + "/arch.json";
-  test_support::WriteBytes(config, R"({
+  test_support::WriteFileBytes(config, R"({
     "projection_dim": 32, "reduce_dim": 16, "extract_layers": [0, 1],
     "decoder_num_attention_heads": 2, "decoder_intermediate_size": 32,
     "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,

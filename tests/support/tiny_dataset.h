@@ -6,7 +6,6 @@
 #define VLSM_TESTS_SUPPORT_TINY_DATASET_H_
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -14,13 +13,9 @@
 #include "opencv2/core.hpp"
 #include "opencv2/imgcodecs.hpp"
 #include "opencv2/imgproc.hpp"
+#include "tests/support/files.h"
 
 namespace vlsm::test_support {
-
-inline void WriteBytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out << bytes;
-}
 
 // One image + mask pair named <split>_<i>.png.
 inline nlohmann::json WriteTinySample(const std::string& dir, const std::string& split, int i,
@@ -64,7 +59,7 @@ inline void WriteTinyDataset(const std::string& dir, int train, int val, int tes
   for (const auto& [split, count] : splits) {
     nlohmann::json entries = nlohmann::json::array();
     for (int i = 0; i < count; ++i) entries.push_back(WriteTinySample(dir, split, i, seed, size));
-    WriteBytes(dir + "/anns/" + split + ".json", entries.dump(1));
+    WriteFileBytes(dir + "/anns/" + split + ".json", entries.dump(1));
   }
 }
 
