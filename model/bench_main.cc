@@ -19,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "model/blas_runtime.h"
 #include "model/engine.h"
 #include "model/safetensors.h"
 #include "nlohmann/json.hpp"
@@ -216,6 +217,7 @@ int Run() {
       {"device", options.device},
       {"dtype", options.dtype},
       {"threads", (*engine)->options().num_threads},
+      {"blas_core", DescribeBlas().core},
       {"input_size", size},
       {"batch_images", n_images},
       {"rows", rows},

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "model/adapter_weights.h"
+#include "model/blas_runtime.h"
 #include "model/clipseg_model.h"
 #include "model/fingerprint.h"
 #include "model/lru_cache.h"
@@ -364,6 +365,7 @@ absl::StatusOr<std::unique_ptr<Engine::Impl>> MakeImpl(const ClipSegConfig& conf
                           ? options.num_threads
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
+  SetBlasThreads(threads);
   auto impl = std::make_unique<Engine::Impl>(options.condition_cache_entries);
   impl->config = config;
   impl->options = options;

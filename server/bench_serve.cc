@@ -30,6 +30,7 @@
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
+#include "model/blas_runtime.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -353,6 +354,7 @@ int RunServeBench() {
   }
   int failed = 0;
   for (const auto& [code, n] : results.errors) failed += n;
+  out["blas_core"] = DescribeBlas().core;  // kernels of small products (see blas_runtime.h)
   out["clients"] = clients;
   out["tasks"] = tasks;
   out["measured_s"] = seconds;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "dcmtk/oflog/oflog.h"
+#include "model/blas_runtime.h"
 #include "model/default_model.h"
 #include "server/metrics.h"
 #include "server/server_builder.h"
@@ -135,6 +136,11 @@ int Run() {
   }
   std::vector<std::string> warnings;
   auto server = VlsmServer::Start(*std::move(options), *std::move(metrics), &warnings);
+  if (const BlasInfo blas = DescribeBlas(); !blas.suggested_core.empty()) {
+    warnings.push_back(absl::StrCat("OpenBLAS runs its generic '", blas.core,
+                                    "' kernels on this CPU; start with OPENBLAS_CORETYPE=",
+                                    blas.suggested_core, " for faster small matrix products"));
+  }
   for (const std::string& w : warnings) std::cerr << "vlsm-server: warning: " << w << "\n";
   if (!server.ok()) {
     std::cerr << "vlsm-server: " << server.status() << "\n";
