@@ -19,16 +19,7 @@ metrics_port=$(free_port)
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/admin.token"
 chmod 600 "$out/admin.token"
 
-# Debian's OpenBLAS falls back to SSE3 kernels on CPUs newer than it knows;
-# name the widest kernel set this CPU has (see README, "CPU products").
-if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
-  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-  if [[ $flags =~ avx512f && $flags =~ avx512bw && $flags =~ avx512vl && $flags =~ avx512dq ]]; then
-    export OPENBLAS_CORETYPE=SkylakeX
-  elif [[ $flags =~ avx2 && $flags =~ fma ]]; then
-    export OPENBLAS_CORETYPE=Haswell
-  fi
-fi
+source deploy/openblas-env.sh
 
 # No --model: the server loads the embedded default model.
 "$bin/vlsm-server" --port "$port" --metrics_port "$metrics_port" --adapter_dir "$out/adapters" \
