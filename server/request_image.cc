@@ -45,29 +45,28 @@ absl::StatusOr<DecodedImage> DecodeRaw(const v1::RawPixels& raw, const DecodeLim
   out.bits_stored = raw.type() == v1::UINT8 ? 8 : (raw.type() == v1::FLOAT32 ? 32 : 16);
   out.pixels.resize(samples);
   const char* p = raw.data().data();
-  for (int64_t i = 0; i < samples; ++i) {  // little-endian host
-    switch (raw.type()) {
-      case v1::UINT8:
-        out.pixels[i] = static_cast<uint8_t>(p[i]);
-        break;
-      case v1::UINT16: {
-        uint16_t v;
-        std::memcpy(&v, p + 2 * i, 2);
-        out.pixels[i] = v;
-        break;
-      }
-      case v1::INT16: {
-        int16_t v;
-        std::memcpy(&v, p + 2 * i, 2);
-        out.pixels[i] = v;
-        break;
-      }
-      default: {
-        float v;
-        std::memcpy(&v, p + 4 * i, 4);
-        out.pixels[i] = v;
-      }
+  float* dst = out.pixels.data();
+  // One loop per sample type (little-endian host), so each vectorizes.
+  auto convert = [&](auto sample) {
+    using T = decltype(sample);
+    for (int64_t i = 0; i < samples; ++i) {
+      T v;
+      std::memcpy(&v, p + sizeof(T) * i, sizeof(T));
+      dst[i] = static_cast<float>(v);
     }
+  };
+  switch (raw.type()) {
+    case v1::UINT8:
+      convert(uint8_t{});
+      break;
+    case v1::UINT16:
+      convert(uint16_t{});
+      break;
+    case v1::INT16:
+      convert(int16_t{});
+      break;
+    default:
+      convert(float{});
   }
   return out;
 }
