@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -22,6 +21,7 @@
 #include "model/datagen_random.h"
 #include "model/datagen_shapes.h"
 #include "model/datagen_ultrasound.h"
+#include "tests/support/files.h"
 
 namespace vlsm::datagen {
 namespace {
@@ -35,12 +35,7 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-std::string ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string ReadBytes(const fs::path& path) { return test_support::ReadFileBytes(path.string()); }
 
 // Relative path -> bytes of every file under dir.
 std::map<std::string, std::string> Snapshot(const std::string& dir) {
