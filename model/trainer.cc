@@ -20,6 +20,7 @@
 #include "model/fingerprint.h"
 #include "model/pipeline.h"
 #include "model/safetensors.h"
+#include "model/blas_runtime.h"
 #include "model/train_adapter.h"
 #include "model/train_eval.h"
 #include "model/train_loss.h"
@@ -344,9 +345,12 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
   auto device = ParseDevice(o.device);
   if (!device.ok()) return device.status();
   run.device = *device;
-  torch::set_num_threads(o.threads > 0
-                             ? o.threads
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const int threads =
+      o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  // BLAS too, before the first product: results depend on its thread count,
+  // and the engines this run loads would change it midway otherwise.
+  SetBlasThreads(threads);
   torch::manual_seed(o.seed);
   if (auto s = Prepare(run); !s.ok()) return s;
 
