@@ -256,12 +256,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "\n  vlsm-bench engine [--batch B | --prompts K] [--adapters N --variant V] [--repeats R] "
       "[--threads T] [--device D] [--dtype T] [--model DIR]\n"
-      "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]"
+#ifdef VLSM_BENCH_TOKENIZE
+      "  vlsm-bench tokenize --model DIR [--prompts N] [--threads T]\n"
+#endif
 #ifdef VLSM_BENCH_IMAGE
-      "\n  vlsm-bench image --image FILE [--model DIR | --size S] [--repeats R]"
+      "  vlsm-bench image --image FILE [--model DIR | --size S] [--repeats R]\n"
 #endif
 #ifdef VLSM_BENCH_SERVE
-      "\n  vlsm-bench serve (--model DIR | --target HOST:PORT) [--clients N] [--duration_s S | "
+      "  vlsm-bench serve (--model DIR | --target HOST:PORT) [--clients N] [--duration_s S | "
       "--requests N] [--tasks base,bench@stable] [--adapter_file F --admin_ops N] "
       "[--max_batch_size B]"
 #endif
@@ -269,7 +271,9 @@ int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() == 2 ? args[1] : "";
   if (command == "engine") return vlsm::Run();
+#ifdef VLSM_BENCH_TOKENIZE
   if (command == "tokenize") return vlsm::RunTokenizeBench();
+#endif
 #ifdef VLSM_BENCH_IMAGE
   if (command == "image") return vlsm::RunImageBench();
 #endif
