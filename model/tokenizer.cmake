@@ -79,6 +79,7 @@ add_library(vlsm_tokenizer STATIC
   tokenizer.cc
   clip_tokenizer.cc
   text_fixes.cc
+  text_fixes_data.cc
 )
 target_include_directories(vlsm_tokenizer PUBLIC ${PROJECT_SOURCE_DIR} PRIVATE ${_vlsm_gen_dir})
 if(NOT _vlsm_entities_ok)
