@@ -5,13 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "model/adapter_weights.h"
-#include "model/blas_runtime.h"
 #include "model/clipseg_model.h"
 #include "model/fingerprint.h"
 #include "model/lru_cache.h"
@@ -361,11 +359,7 @@ absl::StatusOr<std::unique_ptr<Engine::Impl>> MakeImpl(const ClipSegConfig& conf
   auto parsed = ParsePlacement(options);
   if (!parsed.ok()) return parsed.status();
   *placement = *parsed;
-  const int threads = options.num_threads > 0
-                          ? options.num_threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  SetBlasThreads(threads);
+  const int threads = SetCpuThreads(options.num_threads);
   auto impl = std::make_unique<Engine::Impl>(options.condition_cache_entries);
   impl->config = config;
   impl->options = options;

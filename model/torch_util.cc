@@ -1,7 +1,11 @@
 #include "model/torch_util.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "model/blas_runtime.h"
 
 namespace vlsm {
 
@@ -66,6 +70,15 @@ int64_t NumElements(const NamedTensors& named) {
   int64_t n = 0;
   for (const auto& [name, t] : named) n += t.numel();
   return n;
+}
+
+int SetCpuThreads(int requested) {
+  const int threads = requested > 0
+                          ? requested
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  SetBlasThreads(threads);
+  return threads;
 }
 
 }  // namespace vlsm

@@ -1,5 +1,5 @@
-// Conversions between torch tensors and the torch-free types of model/
-// (internal to model/).
+// Conversions between torch tensors and the torch-free types of model/, and
+// the CPU thread set-up (internal to model/).
 #ifndef VLSM_MODEL_TORCH_UTIL_H_
 #define VLSM_MODEL_TORCH_UTIL_H_
 
@@ -30,6 +30,11 @@ std::string ShapeToString(c10::IntArrayRef shape);
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 std::vector<torch::Tensor> TensorsOf(const NamedTensors& named);
 int64_t NumElements(const NamedTensors& named);
+
+// Sizes torch's intra-op pool and the BLAS's own pool (blas_runtime.h) to
+// `requested` threads, 0 = all cores, and returns the count used. Both are
+// process-wide; call before the first product (results depend on them).
+int SetCpuThreads(int requested);
 
 }  // namespace vlsm
 

@@ -10,7 +10,6 @@
 #include <memory>
 #include <numeric>
 #include <random>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,7 +19,7 @@
 #include "model/fingerprint.h"
 #include "model/pipeline.h"
 #include "model/safetensors.h"
-#include "model/blas_runtime.h"
+#include "model/torch_util.h"
 #include "model/train_adapter.h"
 #include "model/train_eval.h"
 #include "model/train_loss.h"
@@ -345,12 +344,9 @@ absl::StatusOr<TrainReport> RunTraining(const TrainOptions& options, const Progr
   auto device = ParseDevice(o.device);
   if (!device.ok()) return device.status();
   run.device = *device;
-  const int threads =
-      o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
-  // BLAS too, before the first product: results depend on its thread count,
-  // and the engines this run loads would change it midway otherwise.
-  SetBlasThreads(threads);
+  // Before the first product: results depend on the thread counts, and the
+  // engines this run loads would otherwise change BLAS's midway.
+  SetCpuThreads(o.threads);
   torch::manual_seed(o.seed);
   if (auto s = Prepare(run); !s.ok()) return s;
 
