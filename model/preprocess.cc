@@ -143,6 +143,19 @@ std::vector<uint8_t> ResampleVertical(const uint8_t* in, int64_t row_len, const 
   return out;
 }
 
+// Writes to8(value) of every pixel as RGB (gray replicated); one flat loop
+// for RGB so it vectorizes.
+template <typename To8>
+void FillRgb8(const DecodedImage& image, uint8_t* out, To8 to8) {
+  const int64_t n = image.height * image.width;
+  const float* in = image.pixels.data();
+  if (image.channels == 3) {
+    for (int64_t j = 0; j < n * 3; ++j) out[j] = to8(in[j]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = to8(in[i]);
+}
+
 }  // namespace
 
 std::vector<uint8_t> ToRgb8(const DecodedImage& image,
@@ -158,31 +171,21 @@ std::vector<uint8_t> ToRgb8(const DecodedImage& image,
                                  : MinMaxWindow(image.pixels);
     window.width = std::max(window.width, 1.0);
   }
-  const int64_t ch = image.channels;
-  if (!windowed && !image.monochrome1) {
-    // 8-bit sources: a clamp and round half away from zero, which for a
+  const bool invert = image.monochrome1;
+  if (!windowed) {
+    // 8-bit sources: clamp, then round half away from zero, which for a
     // float in [0, 255] is exactly truncation of v + 0.5 in double.
-    auto round8 = [](double v) -> uint8_t {
-      return v > 0 ? static_cast<uint8_t>(static_cast<int>(std::min(v, 255.0) + 0.5)) : 0;
-    };
-    const float* in = image.pixels.data();
-    if (ch == 3) {
-      for (int64_t j = 0; j < n * 3; ++j) out[j] = round8(in[j]);
-    } else {
-      for (int64_t i = 0; i < n; ++i) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = round8(in[i]);
-    }
-    return out;
-  }
-  auto to8 = [&](float v) -> uint8_t {
-    const double y = windowed ? VoiLinear(v, window.center, window.width)
-                              : std::clamp(static_cast<double>(v), 0.0, 255.0);
-    const auto u = static_cast<uint8_t>(std::lround(y));
-    return image.monochrome1 ? 255 - u : u;
-  };
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t c = 0; c < 3; ++c) {
-      out[i * 3 + c] = to8(image.pixels[i * ch + (ch == 1 ? 0 : c)]);
-    }
+    FillRgb8(image, out.data(), [invert](float f) {
+      const double v = f;
+      const uint8_t u =
+          v > 0 ? static_cast<uint8_t>(static_cast<int>(std::min(v, 255.0) + 0.5)) : 0;
+      return invert ? static_cast<uint8_t>(255 - u) : u;
+    });
+  } else {
+    FillRgb8(image, out.data(), [invert, window](float v) {
+      const auto u = static_cast<uint8_t>(std::lround(VoiLinear(v, window.center, window.width)));
+      return invert ? static_cast<uint8_t>(255 - u) : u;
+    });
   }
   return out;
 }
